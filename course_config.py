@@ -9,6 +9,12 @@ Environment overrides (for tests and for graders who keep several courses):
   LABKIT_CACHE    folder for the grader-only cache (overrides CACHE_DIR below)
   LABKIT_SECRET   the course secret that picks the hidden test images
                   (overrides COURSE_SECRET below; keep the real one off the hub)
+  LABKIT_FLOWERS_URL, LABKIT_FLOWERS_SHA256
+  LABKIT_MOBILENET_URL, LABKIT_MOBILENET_SHA256
+                  where `labkit fetch` gets the flower photos archive and the
+                  MobileNetV2 weights (a mirror, or a file:// address), and the
+                  sha256 each must have; an empty *_SHA256 means "no pin: record
+                  the first download's hash and re-check it on every use"
 """
 
 # --- course and assignment -------------------------------------------------

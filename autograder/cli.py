@@ -5,12 +5,21 @@ import argparse
 import sys
 
 from autograder import config
+from autograder.data.folder import FolderError
+from autograder.fetch import FetchError
 
 
 def _prepare(args) -> int:
     from autograder.prepare import prepare
 
     prepare(config.load(args.config), force=args.force)
+    return 0
+
+
+def _fetch(args) -> int:
+    from autograder.fetch import fetch
+
+    fetch(config.load(args.config))
     return 0
 
 
@@ -21,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     prepare = commands.add_parser("prepare", help="make the training folder, hidden split and pretrained base")
     prepare.add_argument("--force", action="store_true", help="redo even if everything is current")
     prepare.set_defaults(run=_prepare)
+    fetch = commands.add_parser("fetch", help="download the profile's data and weights once into the cache")
+    fetch.set_defaults(run=_fetch)
     return parser
 
 
@@ -31,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as error:
         print(f"labkit: configuration error: {error}", file=sys.stderr)
         return 2
+    except (FetchError, FolderError) as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,250 @@
+"""Small helpers that look at Keras models behaviourally (what they do, not only their flags)."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from autograder.checks.result import CheckFailed, describe
+
+CLASSIFICATION_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy",
+                         "categorical_focal_crossentropy")
+ACCURACY_KEYS = ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "acc")
+
+
+def keras():
+    import keras as _keras
+
+    return _keras
+
+
+def require_model(activity: int, value, name: str, hint: str):
+    """`value` must be a keras.Model."""
+    if not isinstance(value, keras().Model):
+        raise CheckFailed(activity, f"`{name}` to be a keras.Model", describe(value), hint)
+    return value
+
+
+def sublayers(layer) -> list:
+    """Every layer nested inside `layer`, depth first (not `layer` itself)."""
+    found = []
+    for child in getattr(layer, "layers", None) or getattr(layer, "_layers", None) or []:
+        found.append(child)
+        found.extend(sublayers(child))
+    return found
+
+
+def contains(model, layer) -> bool:
+    return any(child is layer for child in sublayers(model))
+
+
+def head_layers(model, base) -> list:
+    """Layers of `model` that are not the base and not inside it."""
+    inside_base = {id(layer) for layer in sublayers(base)} | {id(base)}
+    return [layer for layer in sublayers(model) if id(layer) not in inside_base]
+
+
+def probe_batch(image_shape, classes: int, size: int = 8, seed: int = 0):
+    """A small batch of raw-pixel images (0-255, float32) and integer labels, reproducible."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, size=(size, *image_shape)).astype("float32")
+    labels = np.arange(size) % max(classes, 1)
+    return images, labels.astype("int64")
+
+
+def input_shape(model):
+    """The model's input shape without the batch axis, or None if it has no single input."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError, RuntimeError):
+        return None
+    if isinstance(shape, list):
+        return None
+    return tuple(shape[1:])
+
+
+def predict(model, images) -> np.ndarray:
+    output = model(images, training=False)
+    if isinstance(output, (list, tuple, dict)):
+        raise TypeError("the model has several outputs")
+    return np.asarray(output)
+
+
+def are_probabilities(outputs: np.ndarray) -> bool:
+    """True when each row looks like a softmax output (in [0, 1], summing to 1)."""
+    return bool(np.all(outputs >= -1e-6) and np.all(outputs <= 1 + 1e-6)
+                and np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-3))
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def loss_info(model):
+    """(loss name in snake_case, from_logits) of a compiled model; None when not compiled."""
+    if not getattr(model, "compiled", False):
+        return None
+    loss = getattr(model, "loss", None)
+    if isinstance(loss, str):
+        return loss.lower(), False
+    if isinstance(loss, keras().losses.Loss):
+        config = loss.get_config()
+        return _snake(type(loss).__name__), bool(config.get("from_logits", False))
+    if callable(loss):
+        return getattr(loss, "__name__", type(loss).__name__).lower(), False
+    return repr(loss), False
+
+
+def weight_snapshot(variables) -> list:
+    return [np.array(v.numpy(), copy=True) for v in variables]
+
+
+def restore(variables, values) -> None:
+    for variable, value in zip(variables, values):
+        variable.assign(value)
+
+
+def _one_hot(labels, classes):
+    return np.eye(classes, dtype="float32")[labels]
+
+
+def _compiled_step(model, images, labels, classes):
+    """One step of the model's own compiled train function (the one `fit` would reuse)."""
+    try:
+        model.train_on_batch(images, labels)
+    except Exception:  # e.g. categorical_crossentropy wants one-hot labels
+        model.train_on_batch(images, _one_hot(labels, classes))
+
+
+def _manual_step(model, images, labels, classes):
+    """One gradient step on the currently trainable variables (what a first `fit` would trace)."""
+    import tensorflow as tf
+
+    info = loss_info(model)
+    with tf.GradientTape() as tape:
+        outputs = model(images, training=True)
+        if info is not None:
+            try:
+                loss = model.compute_loss(x=images, y=labels, y_pred=outputs, training=True)
+            except Exception:
+                loss = model.compute_loss(x=images, y=_one_hot(labels, classes), y_pred=outputs,
+                                          training=True)
+        else:
+            from_logits = not are_probabilities(np.asarray(outputs))
+            loss = tf.reduce_mean(keras().losses.sparse_categorical_crossentropy(
+                labels, outputs, from_logits=from_logits)) + sum(model.losses)
+    variables = model.trainable_variables
+    for variable, gradient in zip(variables, tape.gradient(loss, variables)):
+        if gradient is not None:
+            variable.assign_sub(0.05 * tf.convert_to_tensor(gradient))
+
+
+def changed_by_training_step(model, base, images, labels, classes: int) -> list[str]:
+    """Paths of the base's weights (BatchNorm statistics included) that one training step changes.
+
+    The model, its optimizer and its metrics are restored afterwards. A model that has already
+    been trained reuses its cached train function, as `fit` would; so `trainable = False` set
+    after `compile` without recompiling is caught."""
+    model_variables = list(model.variables)
+    saved = weight_snapshot(model_variables)
+    base_before = weight_snapshot(base.weights)
+    optimizer = getattr(model, "optimizer", None)
+    compiled_and_traced = getattr(model, "train_function", None) is not None and optimizer is not None
+    optimizer_variables = list(optimizer.variables) if compiled_and_traced else []
+    optimizer_saved = weight_snapshot(optimizer_variables)
+    try:
+        if compiled_and_traced:
+            _compiled_step(model, images, labels, classes)
+        else:
+            _manual_step(model, images, labels, classes)
+        base_after = weight_snapshot(base.weights)
+    finally:
+        restore(model_variables, saved)
+        restore(optimizer_variables, optimizer_saved)
+        if compiled_and_traced:
+            model.reset_metrics()
+    return [w.path for w, a, b in zip(base.weights, base_before, base_after) if not np.array_equal(a, b)]
+
+
+def trainable_base_weights(model, base) -> list[str]:
+    base_ids = {id(w) for w in base.weights}
+    return [w.path for w in model.trainable_weights if id(w) in base_ids]
+
+
+def base_call_training_flags(model, base) -> list:
+    """The `training=` argument of each call of `base` recorded in a functional model's graph.
+
+    Keras 3 functional models pass the outer `training` value down to every layer, so this is read
+    from the graph (the student's code) rather than observed; None for models without a graph."""
+    nodes_by_depth = getattr(model, "_nodes_by_depth", None)
+    if not isinstance(nodes_by_depth, dict):
+        return None
+    flags = []
+    for nodes in nodes_by_depth.values():
+        for node in nodes:
+            if getattr(node, "operation", None) is base:
+                flags.append(node.arguments.kwargs.get("training"))
+    return flags
+
+
+def base_runs_in_training_mode(model, base, images) -> bool:
+    """For models without a graph: with the base made trainable, does a training-mode forward pass
+    move the base's BatchNorm statistics? (Only an explicit `training=False` call prevents it.)"""
+    flags = [(layer, layer.trainable) for layer in [base, *sublayers(base)]]
+    saved = weight_snapshot(base.weights)
+    try:
+        base.trainable = True
+        model(images, training=True)
+        after = weight_snapshot(base.weights)
+    finally:
+        restore(base.weights, saved)
+        for layer, trainable in flags:  # outer first, so inner flags win as before
+            layer.trainable = trainable
+    return any(not np.array_equal(a, b) for a, b in zip(saved, after))
+
+
+def accuracy_key(keys) -> str | None:
+    for key in ACCURACY_KEYS:
+        if key in keys:
+            return key
+    return None
+
+
+def check_history(activity: int, history, model, epochs: int, name: str, model_name: str) -> dict:
+    """A real History from `model.fit` on this model, `epochs` long, with loss/accuracy and val_ keys."""
+    k = keras()
+    fit_hint = f"keep what fit returns: `{name} = {model_name}.fit(train_ds, validation_data=val_ds, epochs=...)`"
+    if isinstance(history, dict):
+        raise CheckFailed(activity, f"`{name}` to be the History object returned by fit",
+                          "a dict (a History's .history, or one made by hand)", fit_hint)
+    if not isinstance(history, k.callbacks.History):
+        raise CheckFailed(activity, f"`{name}` to be a keras History", describe(history), fit_hint)
+    if history.model is not model or getattr(model, "history", None) is not history:
+        raise CheckFailed(activity, f"`{name}` to come from the latest `{model_name}.fit(...)`",
+                          f"a History that does not belong to `{model_name}`'s latest fit", fit_hint)
+    records = getattr(history, "history", None)
+    if not isinstance(records, dict) or not records:
+        raise CheckFailed(activity, f"`{name}.history` to hold the per-epoch records",
+                          "no records", fit_hint)
+    accuracy = accuracy_key(records)
+    missing = [key for key in ("loss", "val_loss") if key not in records]
+    if accuracy is None:
+        missing.append("accuracy")
+    elif f"val_{accuracy}" not in records:
+        missing.append(f"val_{accuracy}")
+    if missing:
+        raise CheckFailed(activity, "loss, accuracy, val_loss and val_accuracy in the history",
+                          f"keys {sorted(records)} (missing {missing})",
+                          "compile with metrics=['accuracy'] and pass validation_data=val_ds to fit")
+    lengths = {key: len(values) for key, values in records.items()}
+    if len(history.epoch) != epochs or any(length != epochs for length in lengths.values()):
+        raise CheckFailed(activity, f"{epochs} epochs of training (lab_settings.json)",
+                          f"{len(history.epoch)} epochs", f"call fit once with epochs={epochs}")
+    if not all(np.all(np.isfinite(values)) for values in records.values()):
+        raise CheckFailed(activity, "finite losses and accuracies", "NaN or infinite values",
+                          "lower the learning rate and check that the images are raw pixels")
+    iterations = int(np.asarray(model.optimizer.iterations)) if getattr(model, "optimizer", None) else 0
+    if iterations < epochs:
+        raise CheckFailed(activity, f"`{model_name}` to have been trained for {epochs} epochs",
+                          f"{iterations} optimizer steps", fit_hint)
+    return records

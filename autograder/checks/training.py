@@ -1,0 +1,119 @@
+"""Activities 7, 8 and 10: compiling, fitting and the accuracies (recomputed, never trusted)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograder.checks import keras_tools as kt
+from autograder.checks import lab
+from autograder.checks.quiet import check
+from autograder.checks.result import CheckFailed, describe, passed
+
+COMPILE_HINT = ("compile with optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'], "
+                "then `history = model.fit(train_ds, validation_data=val_ds, epochs=EPOCHS)`")
+ACCURACY_HINT = ("compute them with `model.evaluate(train_ds)` and `model.evaluate(val_ds)` and keep them as "
+                 "plain Python floats: `train_accuracy = float(...)`")
+
+
+def _check_compiled(activity, model, name):
+    info = kt.loss_info(model)
+    if info is None:
+        raise CheckFailed(activity, f"`{name}` to be compiled", "a model that was never compiled", COMPILE_HINT)
+    loss, _ = info
+    if not any(known in loss for known in kt.CLASSIFICATION_LOSSES):
+        raise CheckFailed(activity, "a classification loss (sparse_categorical_crossentropy)",
+                          f"the loss {loss}", COMPILE_HINT)
+
+
+def _check_fitted(activity, history, model, name, model_name, epochs):
+    records = kt.check_history(activity, history, model, epochs, name, model_name)
+    return records
+
+
+@check(7, COMPILE_HINT)
+def compiled_and_fitted(model, history):
+    """A classification loss, an accuracy metric, and a real History of the configured length."""
+    model = kt.require_model(7, model, "model", COMPILE_HINT)
+    settings = lab.load(7)
+    _check_compiled(7, model, "model")
+    _check_fitted(7, history, model, "history", "model", settings.epochs)
+    return passed(7, f"model compiled and fitted for {settings.epochs} epochs")
+
+
+@check(10, "`regularized_history = regularized_model.fit(train_ds, validation_data=val_ds, epochs=...)`")
+def regularized_fitted(regularized_history, regularized_model):
+    """A real History of `regularized_model`, configured length, with validation records."""
+    model = kt.require_model(10, regularized_model, "regularized_model", COMPILE_HINT)
+    settings = lab.load(10)
+    _check_compiled(10, model, "regularized_model")
+    _check_fitted(10, regularized_history, model, "regularized_history", "regularized_model",
+                  settings.regularized_epochs)
+    return passed(10, f"regularized model fitted for {settings.regularized_epochs} epochs")
+
+
+def _require_plain_float(value, name):
+    # exact type: a float subclass or a NumPy scalar could pretend to be any number
+    if type(value) is not float:
+        raise CheckFailed(8, f"`{name}` to be a plain Python float", describe(value), ACCURACY_HINT)
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        raise CheckFailed(8, f"`{name}` between 0 and 1", repr(value), ACCURACY_HINT)
+    return value
+
+
+def labels_and_predictions(model, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """True and predicted class indices, taken in the same pass so that shuffling cannot mix them."""
+    import tensorflow as tf
+
+    if not isinstance(dataset, tf.data.Dataset):
+        raise TypeError(f"expected a tf.data.Dataset, got {type(dataset).__name__}")
+    truth, predicted = [], []
+    for images, labels in dataset:
+        outputs = kt.predict(model, images)
+        labels = np.asarray(labels)
+        truth.append(labels.argmax(axis=-1) if labels.ndim == 2 else labels.reshape(-1))
+        predicted.append(outputs.argmax(axis=-1))
+    return np.concatenate(truth).astype(int), np.concatenate(predicted).astype(int)
+
+
+def _recomputed_accuracy(model, dataset, name):
+    import tensorflow as tf
+    from sklearn.metrics import accuracy_score
+
+    if not isinstance(dataset, tf.data.Dataset):
+        raise CheckFailed(8, f"`{name}` to be the dataset from activity 2", describe(dataset), "run activity 2")
+    truth, predicted = labels_and_predictions(model, dataset)
+    return float(accuracy_score(truth, predicted))
+
+
+def _matches(reported, recomputed, history_value, tolerance):
+    close = abs(reported - recomputed) <= tolerance
+    # the last epoch's record from fit is a real measurement too
+    recorded = history_value is not None and abs(reported - history_value) <= 1e-6
+    return close or recorded
+
+
+def _last_record(model, key):
+    history = getattr(model, "history", None)
+    records = getattr(history, "history", None)
+    if isinstance(records, dict):
+        accuracy = kt.accuracy_key([k.removeprefix("val_") for k in records]) or "accuracy"
+        values = records.get(f"val_{accuracy}" if key == "val" else accuracy)
+        if values:
+            return float(values[-1])
+    return None
+
+
+@check(8, ACCURACY_HINT)
+def accuracies(train_accuracy, val_accuracy, model, train_ds, val_ds, tolerance: float = 0.01):
+    """Plain floats equal (within `tolerance`) to the accuracies recomputed from the model."""
+    _require_plain_float(train_accuracy, "train_accuracy")
+    _require_plain_float(val_accuracy, "val_accuracy")
+    model = kt.require_model(8, model, "model", ACCURACY_HINT)
+    for reported, dataset, name, key in ((train_accuracy, train_ds, "train_accuracy", "train"),
+                                         (val_accuracy, val_ds, "val_accuracy", "val")):
+        recomputed = _recomputed_accuracy(model, dataset, name.replace("accuracy", "ds"))
+        if not _matches(reported, recomputed, _last_record(model, key), tolerance):
+            raise CheckFailed(8, f"`{name}` to be the model's accuracy on {name.replace('accuracy', 'ds')} "
+                              f"({recomputed:.4f}, within {tolerance})", f"{reported:.4f}", ACCURACY_HINT)
+    return passed(8, f"accuracies {train_accuracy:.3f} (train) and {val_accuracy:.3f} (validation) recomputed")

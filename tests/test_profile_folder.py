@@ -98,10 +98,14 @@ def test_an_empty_class_is_named(tmp_path, course, capsys):
     assert f"class folder {images / 'zebras'} must contain at least one image" in error
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated png", "truncated jpeg"])
 def test_an_unreadable_image_is_named(tmp_path, course, damage):
     images = make_folder(tmp_path / "images", mode="RGB")
     broken = images / "dogs" / "dogs_3.png"
+    if damage == "truncated jpeg":
+        Image.open(broken).save(broken.with_suffix(".jpg"), quality=95)
+        broken.unlink()
+        broken = broken.with_suffix(".jpg")
     data = broken.read_bytes()
     broken.write_bytes(b"not an image at all" if damage == "garbage" else data[: len(data) // 2])
     with pytest.raises(folder.FolderError, match="must be a readable image") as raised:

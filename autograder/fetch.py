@@ -18,6 +18,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from autograder.data.layout import file_sha256
+
 FETCH_COMMAND = "labkit fetch"
 RECORD_SUFFIX = ".sha256"
 EXTRACTED_SUFFIX = ".extracted"
@@ -52,14 +54,6 @@ def from_environment(prefix: str, url: str, sha256: str | None, **kwargs) -> Dow
         urllib.parse.urlsplit(url).path)).name
     return Download(url=url, name=name, sha256=(pin or "").strip().lower() or None,
                     env_prefix=prefix, **kwargs)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _record(path: Path) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from autograder import __version__
 from autograder.data import layout
+from autograder.models import BASE_RECIPE
 
 MANIFEST = "manifest.json"
 
@@ -25,6 +26,7 @@ def fingerprint(settings) -> dict:
     """Everything that changes what prepare makes; a different fingerprint means redo."""
     return {
         "kit": __version__,
+        "base_recipe": BASE_RECIPE,
         "profile": settings.profile,
         "local_folder": str(settings.local_folder) if settings.local_folder else None,
         "image_shape": list(settings.image_shape),

@@ -23,6 +23,63 @@ def _fetch(args) -> int:
     return 0
 
 
+def _sync_points(args) -> int:
+    from autograder.authoring import sync_points_file
+
+    settings = config.load(args.config)
+    path = settings.source_dir / settings.notebook_name
+    changes = sync_points_file(path, settings.points, write_back=not args.check)
+    for line in changes:
+        print(f"sync-points: {line}")
+    if args.check:
+        print("sync-points: notebook and course_config.py " + ("differ" if changes else "agree"))
+        return 1 if changes else 0
+    print(f"sync-points: {len(changes)} grade cell(s) updated in {path.name}")
+    return 0
+
+
+def _release(args) -> int:
+    from autograder.release import ReleaseError, release
+
+    try:
+        release(config.load(args.config), clean=args.clean)
+    except ReleaseError as error:
+        print(f"labkit: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _solutions(args) -> int:
+    from autograder.solutions import build
+
+    build(config.load(args.config), run=not args.no_run)
+    return 0
+
+
+def _check(args) -> int:
+    from autograder.selfcheck import run
+
+    return run(args.notebook, timeout=args.timeout)
+
+
+def _add_assignment_commands(commands) -> None:
+    """sync-points, release, solutions and check: the notebook's own commands."""
+    sync = commands.add_parser("sync-points", help="set the grade cells' points from POINTS in course_config.py")
+    sync.add_argument("--check", action="store_true", help="only report; exit 1 if they differ")
+    sync.set_defaults(run=_sync_points)
+    release = commands.add_parser("release", help="generate release/<assignment>/ with nbgrader")
+    release.add_argument("--clean", action="store_true",
+                         help="first delete files that running the source notebook left next to it")
+    release.set_defaults(run=_release)
+    solutions = commands.add_parser("solutions", help="write and execute solutions/<assignment>/<assignment>.ipynb")
+    solutions.add_argument("--no-run", action="store_true", help="write the notebook without executing it")
+    solutions.set_defaults(run=_solutions)
+    check = commands.add_parser("check", help="run a notebook and show a table of the checks, one row per activity")
+    check.add_argument("notebook", help="the notebook to check (it runs in its own folder)")
+    check.add_argument("--timeout", type=int, default=300, help="seconds allowed per cell")
+    check.set_defaults(run=_check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     parser.add_argument("--config", help="course_config.py to use (default: $LABKIT_CONFIG or the repository's)")
@@ -32,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.set_defaults(run=_prepare)
     fetch = commands.add_parser("fetch", help="download the profile's data and weights once into the cache")
     fetch.set_defaults(run=_fetch)
+    _add_assignment_commands(commands)
     return parser
 
 

@@ -56,8 +56,9 @@ def _write_image(image: Image, target: Path) -> None:
 def write_class_folders(classes: Labelled, destination: Path) -> None:
     """Write {class: [(file name, image)]} under `destination`, replacing it in one rename."""
     destination.parent.mkdir(parents=True, exist_ok=True)
+    for stale in destination.parent.glob(f".{destination.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
     partial = destination.parent / f".{destination.name}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
     for name, items in classes.items():
         (partial / name).mkdir(parents=True)
         for file_name, image in items:

@@ -62,10 +62,10 @@ def _class_names(settings, manifest) -> list[str]:
 
 
 def _load_model(path: Path):
+    if not path.is_file():  # before importing Keras, so that this failure is quick
+        raise VerifyError(f"no saved model at {path}")
     import keras
 
-    if not path.is_file():
-        raise VerifyError(f"no saved model at {path}")
     try:
         model = keras.models.load_model(path, compile=False)  # safe_mode: no arbitrary code runs
     except Exception as error:

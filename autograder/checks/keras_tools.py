@@ -108,12 +108,22 @@ def _one_hot(labels, classes):
     return np.eye(classes, dtype="float32")[labels]
 
 
-def _compiled_step(model, images, labels, classes):
-    """One step of the model's own compiled train function (the one `fit` would reuse)."""
-    try:
-        model.train_on_batch(images, labels)
-    except Exception:  # e.g. categorical_crossentropy wants one-hot labels
-        model.train_on_batch(images, _one_hot(labels, classes))
+def _replay_batches(images, labels, classes, batch=None):
+    """(images, labels) in the dtypes a student's pipeline may have used, the lab's own first.
+
+    A traced train function is reused only for inputs of the dtypes it was traced with; other
+    dtypes retrace it with the current `trainable` flags, which would hide a stale trace."""
+    candidates = [] if batch is None else [batch]
+    candidates += [(images, labels.astype("int32")), (images, labels.astype("int64")),
+                   (images.astype("uint8"), labels.astype("int32")), (images, _one_hot(labels, classes))]
+    return candidates
+
+
+def _compiled_step(model, batch) -> None:
+    """One step of the model's cached train function, the very one that `fit` would call."""
+    import tensorflow as tf
+
+    model.train_function(iter(tf.data.Dataset.from_tensors(tuple(batch))))
 
 
 def _manual_step(model, images, labels, classes):
@@ -139,31 +149,45 @@ def _manual_step(model, images, labels, classes):
             variable.assign_sub(0.05 * tf.convert_to_tensor(gradient))
 
 
-def changed_by_training_step(model, base, images, labels, classes: int) -> list[str]:
+def changed_by_training_step(model, base, images, labels, classes: int, batch=None) -> list[str]:
     """Paths of the base's weights (BatchNorm statistics included) that one training step changes.
 
     The model, its optimizer and its metrics are restored afterwards. A model that has already
-    been trained reuses its cached train function, as `fit` would; so `trainable = False` set
-    after `compile` without recompiling is caught."""
+    been trained is stepped through its cached train function, as `fit` would do, so that
+    `trainable = False` set after `compile` without recompiling is caught."""
     model_variables = list(model.variables)
     saved = weight_snapshot(model_variables)
     base_before = weight_snapshot(base.weights)
     optimizer = getattr(model, "optimizer", None)
-    compiled_and_traced = getattr(model, "train_function", None) is not None and optimizer is not None
-    optimizer_variables = list(optimizer.variables) if compiled_and_traced else []
+    traced = getattr(model, "train_function", None) is not None and optimizer is not None
+    optimizer_variables = list(optimizer.variables) if traced else []
     optimizer_saved = weight_snapshot(optimizer_variables)
-    try:
-        if compiled_and_traced:
-            _compiled_step(model, images, labels, classes)
-        else:
-            _manual_step(model, images, labels, classes)
-        base_after = weight_snapshot(base.weights)
-    finally:
-        restore(model_variables, saved)
-        restore(optimizer_variables, optimizer_saved)
-        if compiled_and_traced:
+
+    def changed_after(step) -> list[str]:
+        try:
+            step()
+            after = weight_snapshot(base.weights)
+        finally:
+            restore(model_variables, saved)
+            restore(optimizer_variables, optimizer_saved)
+        return [w.path for w, a, b in zip(base.weights, base_before, after) if not np.array_equal(a, b)]
+
+    if traced:
+        ran = False
+        try:
+            for candidate in _replay_batches(images, labels, classes, batch):
+                try:
+                    changed = changed_after(lambda: _compiled_step(model, candidate))
+                except Exception:  # labels or dtypes this model's loss does not take
+                    continue
+                ran = True
+                if changed:
+                    return changed
+        finally:
             model.reset_metrics()
-    return [w.path for w, a, b in zip(base.weights, base_before, base_after) if not np.array_equal(a, b)]
+        if ran:
+            return []
+    return changed_after(lambda: _manual_step(model, images, labels, classes))
 
 
 def trainable_base_weights(model, base) -> list[str]:

@@ -100,7 +100,21 @@ def _check_outputs(activity, model, name, images, classes):
     return probabilities
 
 
-def _check_frozen(activity, model, name, base, images, labels, classes):
+def _first_batch(activity, train_ds):
+    """One batch of the student's own data, so that a training step replays exactly what fit does."""
+    import tensorflow as tf
+
+    if train_ds is None:
+        return None
+    if not isinstance(train_ds, tf.data.Dataset):
+        raise CheckFailed(activity, "`train_ds` to be the dataset from activity 2", describe(train_ds),
+                          "run activity 2 first")
+    for batch in train_ds.take(1):
+        return tuple(np.asarray(part) for part in batch)
+    return None
+
+
+def _check_frozen(activity, model, name, base, images, labels, classes, batch=None):
     """Only the head trains; a real training step leaves every base weight unchanged."""
     trainable_in_base = kt.trainable_base_weights(model, base)
     if trainable_in_base:
@@ -111,7 +125,7 @@ def _check_frozen(activity, model, name, base, images, labels, classes):
         raise CheckFailed(activity, f"trainable weights in the new head of `{name}`",
                           "no trainable weights at all",
                           f"freeze `base_model` only (`base_model.trainable = False`), not `{name}`")
-    changed = kt.changed_by_training_step(model, base, images, labels, classes)
+    changed = kt.changed_by_training_step(model, base, images, labels, classes, batch)
     if changed:
         raise CheckFailed(activity, "base weights (BatchNorm statistics included) unchanged by a training step",
                           f"{len(changed)} base weights that a training step changes (e.g. {', '.join(changed[:3])})",
@@ -134,8 +148,10 @@ def _check_inference_mode(activity, model, base, images):
 
 
 @check(5, TRANSFER_HINT)
-def transfer_model(model, base_model, class_names):
-    """`model` wraps the frozen `base_model` (called in inference mode) with a trainable head."""
+def transfer_model(model, base_model, class_names, train_ds=None):
+    """`model` wraps the frozen `base_model` (called in inference mode) with a trainable head.
+
+    With `train_ds`, the behavioural training step uses one batch of it (same dtypes as fit)."""
     model = kt.require_model(5, model, "model", TRANSFER_HINT)
     base = kt.require_model(5, base_model, "base_model", TRANSFER_HINT)
     classes = len(_require_classes(5, class_names))
@@ -144,7 +160,7 @@ def transfer_model(model, base_model, class_names):
     _check_input_shape(5, model, "model", settings.image_shape)
     images, labels = kt.probe_batch(settings.image_shape, classes)
     _check_outputs(5, model, "model", images, classes)
-    _check_frozen(5, model, "model", base, images, labels, classes)
+    _check_frozen(5, model, "model", base, images, labels, classes, _first_batch(5, train_ds))
     _check_inference_mode(5, model, base, images)
     return passed(5, f"transfer model (frozen base in inference mode, head with {classes} outputs)")
 
@@ -175,7 +191,7 @@ def _regularization_active(model, images) -> bool:
 
 
 @check(9, REGULARIZED_HINT)
-def regularized(regularized_model, base_model, class_names=None):
+def regularized(regularized_model, base_model, class_names=None, train_ds=None):
     """Same frozen base, plus dropout, an L2 penalty or augmentation that is active in training."""
     model = kt.require_model(9, regularized_model, "regularized_model", REGULARIZED_HINT)
     base = kt.require_model(9, base_model, "base_model", REGULARIZED_HINT)
@@ -186,7 +202,7 @@ def regularized(regularized_model, base_model, class_names=None):
     _check_input_shape(9, model, "regularized_model", settings.image_shape)
     images, labels = kt.probe_batch(settings.image_shape, classes)
     _check_outputs(9, model, "regularized_model", images, classes)
-    _check_frozen(9, model, "regularized_model", base, images, labels, classes)
+    _check_frozen(9, model, "regularized_model", base, images, labels, classes, _first_batch(9, train_ds))
     _check_inference_mode(9, model, base, images)
     found = _regularizers(model, base)
     if not found:

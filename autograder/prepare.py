@@ -35,7 +35,26 @@ def fingerprint(settings) -> dict:
         "seed": settings.seed,
         "pretrain_epochs": settings.epochs["pretrain"],
         "secret_sha256": hashlib.sha256(settings.course_secret.encode()).hexdigest(),
+        "inputs_sha256": inputs_signature(settings),
     }
+
+
+def inputs_signature(settings) -> str:
+    """A cheap checksum of what the profile reads: the instructor's folder (names, sizes, times)
+    and the recorded hashes of fetched files, so changing either makes prepare redo its work."""
+    from autograder.fetch import RECORD_SUFFIX, downloads_dir
+
+    digest = hashlib.sha256()
+    if settings.local_folder:
+        for path in sorted(settings.local_folder.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.relative_to(settings.local_folder)}|{stat.st_size}|"
+                              f"{stat.st_mtime_ns}\n".encode())
+    for download in getattr(profile_module(settings), "downloads", lambda _: [])(settings):
+        record = downloads_dir(settings) / (download.name + RECORD_SUFFIX)
+        digest.update(record.read_bytes() if record.is_file() else b"missing")
+    return digest.hexdigest()
 
 
 def read_manifest(settings) -> dict | None:

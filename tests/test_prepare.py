@@ -142,3 +142,20 @@ def test_transfer_beats_training_from_scratch(prepared):
     result = compare(settings)
     assert result["transfer"] >= settings.accuracy_threshold, result
     assert result["transfer"] > result["scratch"] + 0.05, result
+
+
+def test_changing_the_instructors_folder_changes_the_fingerprint(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from autograder.prepare import fingerprint
+
+    for name in ("cats", "dogs"):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        Image.new("L", (16, 16), 0).save(tmp_path / "images" / name / "a.png")
+    settings = course_copy(tmp_path, monkeypatch)
+    values = {k: v for k, v in vars(settings).items()}
+    folder_settings = config.Settings(**{**values, "profile": "folder",
+                                         "local_folder": tmp_path / "images"})
+    before = fingerprint(folder_settings)
+    Image.new("L", (16, 16), 255).save(tmp_path / "images" / "dogs" / "b.png")
+    assert fingerprint(folder_settings) != before

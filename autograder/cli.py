@@ -16,6 +16,19 @@ def _prepare(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from autograder.prepare import prepare
+    from autograder.transfer_check import compare
+
+    settings = config.load(args.config)
+    prepare(settings)
+    result = compare(settings)
+    print(f"compare: on {result['hidden_images']} hidden images, after {result['epochs']} epochs on "
+          f"{result['train_images']} training images: transfer {result['transfer']:.3f}, "
+          f"from scratch {result['scratch']:.3f}")
+    return 0 if result["transfer"] > result["scratch"] else 1
+
+
 def _fetch(args) -> int:
     from autograder.fetch import fetch
 
@@ -89,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.set_defaults(run=_prepare)
     fetch = commands.add_parser("fetch", help="download the profile's data and weights once into the cache")
     fetch.set_defaults(run=_fetch)
+    compare = commands.add_parser("compare", help="hidden-split accuracy: transfer vs. the same model from scratch")
+    compare.set_defaults(run=_compare)
     _add_assignment_commands(commands)
     return parser
 

@@ -1,0 +1,77 @@
+"""The gradebooks: a template made from the source notebook, and storing one student's grades.
+
+Workers each grade on a private copy of the template; only the runner (one process) writes the
+merged gradebook, one student at a time, so SQLite never sees two writers.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from autograder.grading.results import CellGrade, GradeResult
+
+
+class TemplateError(RuntimeError):
+    """The source notebook could not be turned into a gradebook."""
+
+
+def source_notebook(settings) -> Path:
+    return settings.source_dir / settings.notebook_name
+
+
+def source_sha256(settings) -> str:
+    return hashlib.sha256(source_notebook(settings).read_bytes()).hexdigest()
+
+
+def make_template(settings, scratch: Path) -> Path:
+    """A gradebook holding the assignment's notebook and grade cells (nbgrader generate_assignment)."""
+    from traitlets.config import Config
+    from nbgrader.apps import NbGraderAPI
+    from autograder import nbgrader_setup
+
+    notebook = source_notebook(settings)
+    if not notebook.is_file():
+        raise TemplateError(f"the source notebook must exist, got no file at {notebook}; "
+                            "write it or point LABKIT_CONFIG at the right course")
+    root = scratch / "template"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "source" / settings.assignment).mkdir(parents=True)
+    shutil.copyfile(notebook, root / "source" / settings.assignment / settings.notebook_name)
+    c = Config()
+    nbgrader_setup.apply(c, settings)
+    c.CourseDirectory.root = str(root)
+    outcome = NbGraderAPI(config=c).generate_assignment(settings.assignment, force=True, create=True)
+    if not outcome["success"]:
+        raise TemplateError("nbgrader generate_assignment failed on the source notebook:\n"
+                            + outcome.get("log", "") + outcome.get("error", ""))
+    return root / "gradebook.db"
+
+
+def store(db_url: str, settings, result: GradeResult) -> None:
+    """Write one student's cell grades into a gradebook (create or overwrite; never duplicates)."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    with warnings.catch_warnings(), Gradebook(db_url) as gradebook:
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes from nbgrader's own queries
+        gradebook.update_or_create_student(result.student)
+        gradebook.update_or_create_submission(settings.assignment, result.student)
+        for cell in map(CellGrade.from_dict, result.cells):
+            grade = gradebook.find_grade(cell.grade_id, settings.assignment, settings.assignment,
+                                         result.student)
+            if cell.needs_manual_grade and grade.manual_score is None:
+                continue  # still waiting for a person; keep nbgrader's state
+            grade.auto_score = cell.points
+            grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+def stored_totals(db_url: str, settings) -> dict[str, float]:
+    """student -> total score in a gradebook (for checks and tests)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        return {s.student.id: float(s.score) for s in
+                gradebook.find_assignment(settings.assignment).submissions}

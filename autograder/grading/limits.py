@@ -1,0 +1,220 @@
+"""Limits on a grading kernel: per-cell and per-notebook time, memory, and output size.
+
+`LimitedExecute` replaces nbgrader's `Execute` in the autograde preprocessor list. It runs the
+notebook like nbgrader does, and in addition
+- gives every cell the smaller of the cell time limit and what is left of the notebook's,
+- watches the kernel's process tree with psutil and kills it when it passes the memory limit,
+- keeps at most `output_limit_kb` of output per cell while the cell runs,
+- when the kernel dies or the notebook runs out of time, marks the cells that did not run with an
+  error, so nbgrader scores those grade cells 0 and the cells that ran before still count.
+It writes what happened to `report_path` as an `ExecutionReport`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import psutil
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
+from traitlets import Float, Integer, Unicode
+
+from nbgrader.preprocessors import Execute
+from autograder.grading.results import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, ExecutionReport
+
+UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    """An error output as a kernel would produce it."""
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
+
+
+class MemoryWatcher:
+    """Poll a process tree's resident memory; kill the tree when it passes `limit_mb`."""
+
+    def __init__(self, pid: int, limit_mb: float, interval: float = 0.05):
+        self.pid, self.limit_mb, self.interval = pid, limit_mb, interval
+        self.peak_mb = 0.0
+        self.exceeded = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-watcher", daemon=True)
+
+    def __enter__(self) -> "MemoryWatcher":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def tree(self) -> list[psutil.Process]:
+        root = psutil.Process(self.pid)
+        return [root, *root.children(recursive=True)]
+
+    def rss_mb(self) -> float:
+        total = 0
+        for process in self.tree():
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                pass
+        return total / 2**20
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                used = self.rss_mb()
+            except psutil.Error:
+                return  # the kernel is gone
+            self.peak_mb = max(self.peak_mb, used)
+            if used > self.limit_mb:
+                self.exceeded = True
+                self.kill()
+                return
+            self._stop.wait(self.interval)
+
+    def kill(self) -> None:
+        try:
+            processes = self.tree()
+        except psutil.Error:
+            return
+        for process in reversed(processes):
+            try:
+                process.kill()
+            except psutil.Error:
+                pass
+
+
+class LimitedExecute(Execute):
+    """nbgrader's Execute with a notebook deadline, a memory limit and an output cap."""
+
+    notebook_timeout = Integer(900, help="seconds for the whole notebook").tag(config=True)
+    memory_limit_mb = Integer(2048, help="resident memory of the kernel's process tree").tag(config=True)
+    output_limit_kb = Integer(256, help="output kept per cell while it runs").tag(config=True)
+    memory_poll_seconds = Float(0.05, help="how often the memory watcher looks").tag(config=True)
+    report_path = Unicode("", help="where to write the ExecutionReport as JSON").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        """Run every cell within the limits, then record what happened."""
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self.report = ExecutionReport()
+        self._started = time.monotonic()
+        self._deadline = self._started + self.notebook_timeout
+        self._output_bytes: dict[int, int] = {}
+        self.timeout_func = self._cell_timeout
+        watcher = None
+        try:
+            with self.setup_kernel():
+                watcher = MemoryWatcher(self._kernel_pid(), self.memory_limit_mb, self.memory_poll_seconds)
+                with watcher:
+                    self._run_cells(resources, watcher)
+        except DeadKernelError:
+            # the kernel died while being shut down or before the first cell; cells are marked below
+            self._stop(self.report.stopped_at_cell or 0, MEMORY_LIMIT if watcher and watcher.exceeded
+                       else KERNEL_DIED)
+        finally:
+            self.report.peak_memory_mb = round(watcher.peak_mb, 1) if watcher else 0.0
+            self.report.seconds = round(time.monotonic() - self._started, 2)
+            self._write_report()
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    def _kernel_pid(self) -> int:
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None) or getattr(getattr(provisioner, "process", None), "pid", None)
+        return pid or os.getpid()
+
+    def _run_cells(self, resources, watcher: MemoryWatcher) -> None:
+        info_msg = self.wait_for_reply(self.kc.kernel_info())
+        if info_msg:
+            self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
+        for index, cell in enumerate(self.nb.cells):
+            if time.monotonic() >= self._deadline:
+                self._stop(index, TIMED_OUT)
+                return
+            try:
+                self.preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                self._stop(index, MEMORY_LIMIT if watcher.exceeded else KERNEL_DIED)
+                return
+            except CellTimeoutError:  # the kernel ignored the interrupt and stays busy
+                self._stop(index, UNINTERRUPTIBLE)
+                return
+
+    def _cell_timeout(self, cell) -> int:
+        """The cell limit, or what is left of the notebook's time if that is less."""
+        remaining = self._deadline - time.monotonic()
+        return max(1, int(min(self.timeout or remaining, remaining) + 0.999))
+
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        reply = kwargs["execute_reply"]
+        if reply and reply["content"].get("ename") == "CellTimeoutError":
+            self.report.timed_out_cells.append(kwargs["cell_index"])
+            if self.report.status == OK:
+                self.report.status = TIMED_OUT
+                self.report.message = (f"a cell {self._where(kwargs['cell_index'])} ran longer than "
+                                       f"the {self.timeout} s cell time limit and was interrupted")
+
+    def _stop(self, index: int, status: str) -> None:
+        """Mark cell `index` and every later code cell as not run, for `status`."""
+        reasons = {
+            TIMED_OUT: ("NotebookTimeLimit", f"the notebook ran out of its {self.notebook_timeout} s "
+                        f"time limit before this cell"),
+            MEMORY_LIMIT: ("MemoryLimit", f"the kernel went over the {self.memory_limit_mb} MB memory "
+                           f"limit and was stopped"),
+            KERNEL_DIED: ("KernelDied", "the Python kernel stopped (it exited or crashed)"),
+            UNINTERRUPTIBLE: ("CellTimeoutError", f"a cell ran longer than the {self.timeout} s cell time "
+                              "limit and did not stop when interrupted"),
+        }
+        ename, why = reasons[status]
+        status = TIMED_OUT if status == UNINTERRUPTIBLE else status
+        where = self._where(index)
+        self.report.status, self.report.stopped_at_cell = status, index
+        self.report.message = f"{why} {where}"
+        for later, cell in enumerate(self.nb.cells[index:], start=index):
+            if cell.cell_type != "code":
+                continue
+            note = why if later == index else f"not run: {why} {where}"
+            cell.outputs = [*(cell.get("outputs", []) if later == index else []), error_output(ename, note)]
+
+    def _where(self, index: int) -> str:
+        """'in activity N (cell i)' for the activity the cell belongs to, else 'at cell i'."""
+        from autograder.grading.results import activity_of
+
+        for cell in reversed(self.nb.cells[: index + 1]):
+            activity = activity_of(cell.metadata.get("nbgrader", {}).get("grade_id"))
+            if activity:
+                return f"in activity {activity} (cell {index})"
+        return f"at cell {index}"
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most `output_limit_kb` of output per cell; drop the rest while it runs."""
+        limit = self.output_limit_kb * 1024
+        used = self._output_bytes.get(cell_index, 0)
+        if used > limit:
+            return None
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        self._output_bytes[cell_index] = used + size
+        if used + size > limit:
+            self.report.truncated_cells.append(cell_index)
+            outs.append(NotebookNode(output_type="stream", name="stdout",
+                                     text=f"\n... output truncated: more than {self.output_limit_kb} KB ...\n"))
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _write_report(self) -> None:
+        if not self.report_path:
+            return
+        partial = f"{self.report_path}.partial"
+        with open(partial, "w") as handle:
+            json.dump(self.report.to_dict(), handle)
+        os.replace(partial, self.report_path)

@@ -1,0 +1,115 @@
+"""Small result records passed between the batch runner and its workers, each with `to_dict()`."""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+# Statuses a student's row can carry, best first.
+OK = "ok"
+TIMED_OUT = "timed out"
+KERNEL_DIED = "kernel died"
+MEMORY_LIMIT = "memory limit"
+BAD_NOTEBOOK = "bad notebook"
+MISSING_NOTEBOOK = "missing notebook"
+WRONG_ASSIGNMENT = "wrong assignment"
+GRADING_ERROR = "grading error"
+STATUSES = (OK, TIMED_OUT, KERNEL_DIED, MEMORY_LIMIT, BAD_NOTEBOOK, MISSING_NOTEBOOK,
+            WRONG_ASSIGNMENT, GRADING_ERROR)
+# Statuses for which nothing was executed: the student gets no points.
+NOT_GRADED = (BAD_NOTEBOOK, MISSING_NOTEBOOK, WRONG_ASSIGNMENT)
+
+_ACTIVITY_ID = re.compile(r"^a(\d\d)_")
+
+
+def activity_of(grade_id: str | None) -> int | None:
+    """Activity number from a grade_id such as 'a05_model_test', else None."""
+    match = _ACTIVITY_ID.match(grade_id or "")
+    return int(match.group(1)) if match else None
+
+
+class _Record:
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Submission(_Record):
+    """One student's input: the notebook to grade, or why there is none."""
+
+    student: str
+    notebook: str | None = None          # path of the submitted notebook
+    folder: str | None = None            # the student's assignment folder (copied whole), if any
+    problem: str | None = None           # a status from NOT_GRADED, found while reading the input
+    message: str = ""
+
+
+@dataclass
+class CellGrade(_Record):
+    """One grade cell's outcome as nbgrader scored it."""
+
+    grade_id: str
+    activity: int | None
+    points: float
+    max_points: float
+    passed: bool
+    needs_manual_grade: bool = False
+    error: str = ""                      # first line of the error or stderr text, if it failed
+
+
+@dataclass
+class ExecutionReport(_Record):
+    """What the limited kernel run saw (written by the execute preprocessor)."""
+
+    status: str = OK
+    message: str = ""
+    stopped_at_cell: int | None = None
+    timed_out_cells: list = field(default_factory=list)
+    truncated_cells: list = field(default_factory=list)
+    peak_memory_mb: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass
+class GradeResult(_Record):
+    """One student's grade, as written to the state file, grades.csv and the gradebook."""
+
+    student: str
+    status: str
+    points: dict = field(default_factory=dict)        # activity number (as str) -> points
+    max_points: dict = field(default_factory=dict)    # activity number (as str) -> max points
+    total: float = 0.0
+    max_total: float = 0.0
+    percent: float = 0.0
+    letter: str = ""
+    message: str = ""
+    notes: list = field(default_factory=list)
+    cells: list = field(default_factory=list)         # CellGrade dicts
+    verify: dict = field(default_factory=dict)
+    execution: dict = field(default_factory=dict)
+    submission_sha256: str = ""
+    source_sha256: str = ""
+    seconds: float = 0.0
+    autograded_notebook: str = ""
+    feedback_html: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status != OK
+
+    def activity_points(self, activity: int) -> float:
+        return float(self.points.get(str(activity), 0.0))
+
+
+def relative_to(path: Path | str, base: Path) -> str:
+    """`path` relative to `base` when inside it (for portable state files), else absolute."""
+    path = Path(path)
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)

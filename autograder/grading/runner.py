@@ -1,0 +1,266 @@
+"""`labkit grade`: grade a class in parallel worker processes, resumably, then report.
+
+Each submission is graded by `python -m autograder.grading.worker` in its own process (and so its
+own kernel, course copy and gradebook). This process alone writes the state files and the merged
+gradebook, one finished student at a time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from autograder.grading import feedback, gradebook, inputs, report
+from autograder.grading.results import GRADING_ERROR, OK, TIMED_OUT, GradeResult, Submission
+from autograder.grading.worker import Task, file_sha256, score, zero_cells
+
+STARTUP_MARGIN_S = 120   # worker start, nbgrader's sanitizing and feedback, on top of the notebook limit
+
+
+@dataclass
+class BatchReport:
+    """What a `grade` run produced."""
+
+    out: Path
+    results: list = field(default_factory=list)       # GradeResult for every student
+    graded: list = field(default_factory=list)        # students graded in this run
+    skipped: list = field(default_factory=list)       # students already finished earlier
+    csv: Path | None = None
+    plot: Path | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"out": str(self.out), "results": [r.to_dict() for r in self.results],
+                "graded": self.graded, "skipped": self.skipped, "csv": str(self.csv),
+                "plot": str(self.plot), "seconds": self.seconds}
+
+
+def tools_on_path() -> None:
+    """nbgrader runs the `alembic` command when it creates a gradebook: find the one next to Python."""
+    here = str(Path(sys.executable).parent)
+    if here not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
+
+
+def default_out(settings) -> Path:
+    return settings.root / "grading" / settings.assignment
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    partial.write_text(json.dumps(data, indent=1))
+    os.replace(partial, path)
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a worker and everything it started (its kernel runs in a session of its own)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [*root.children(recursive=True), root]
+    except psutil.Error:
+        return
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(processes, timeout=5)
+
+
+class Batch:
+    """One grading run over an output folder."""
+
+    def __init__(self, settings, out: Path, jobs: int, force: bool, verify: bool):
+        self.settings, self.out, self.jobs, self.force, self.verify = settings, out, jobs, force, verify
+        self.scratch = out / ".work"
+        self.state_dir = out / "state"
+        self.merged_db = out / "gradebook.db"
+
+    # --- preparation -----------------------------------------------------------------------
+    def prepare_gradebooks(self) -> None:
+        """Template gradebook from the source notebook; merged gradebook started from it."""
+        self.source_sha = gradebook.source_sha256(self.settings)
+        stamp = self.scratch / "template.sha256"
+        self.template_db = self.scratch / "template" / "gradebook.db"
+        if not (self.template_db.is_file() and stamp.is_file() and stamp.read_text() == self.source_sha):
+            gradebook.make_template(self.settings, self.scratch)
+            stamp.write_text(self.source_sha)
+        merged_stamp = self.out / ".gradebook.sha256"
+        if not (self.merged_db.is_file() and merged_stamp.is_file()
+                and merged_stamp.read_text() == self.source_sha):
+            shutil.copyfile(self.template_db, self.merged_db)
+            merged_stamp.write_text(self.source_sha)
+
+    def state_path(self, student: str) -> Path:
+        return self.state_dir / f"{student}.json"
+
+    def finished(self, submission: Submission) -> GradeResult | None:
+        """The stored result, if this exact submission was graded against this source already."""
+        path = self.state_path(submission.student)
+        if self.force or not path.is_file():
+            return None
+        try:
+            result = GradeResult.from_dict(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        current = file_sha256(submission.notebook)
+        if result.source_sha256 != self.source_sha or result.submission_sha256 != current:
+            return None
+        return None if result.status == GRADING_ERROR else result
+
+    # --- workers ---------------------------------------------------------------------------
+    def worker_env(self) -> dict:
+        threads = str(max(1, (os.cpu_count() or 1) // self.jobs))
+        env = dict(os.environ)
+        env.update({"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
+                    "TF_NUM_INTEROP_THREADS": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+                    "TF_CPP_MIN_LOG_LEVEL": "2", "LABKIT_CONFIG": str(self.settings.config_file)})
+        return env
+
+    def launch(self, submission: Submission) -> dict:
+        folder = self.scratch / "tasks"
+        folder.mkdir(parents=True, exist_ok=True)
+        task = Task(submission=submission.to_dict(), config_file=str(self.settings.config_file),
+                    out_dir=str(self.out), work_dir=str(self.scratch / "courses" / submission.student),
+                    template_db=str(self.template_db), source_sha256=self.source_sha, verify=self.verify,
+                    result_path=str(folder / f"{submission.student}.result.json"))
+        task_path = folder / f"{submission.student}.task.json"
+        task_path.write_text(json.dumps(task.to_dict()))
+        Path(task.result_path).unlink(missing_ok=True)
+        log = open(folder / f"{submission.student}.worker.log", "w")
+        process = subprocess.Popen([sys.executable, "-m", "autograder.grading.worker", str(task_path)],
+                                   stdout=log, stderr=subprocess.STDOUT, env=self.worker_env(),
+                                   cwd=self.scratch, start_new_session=True)
+        log.close()
+        limit = self.settings.notebook_timeout + STARTUP_MARGIN_S
+        limit += max(60, self.settings.cell_timeout) if self.verify else 0
+        return {"submission": submission, "task": task, "process": process,
+                "deadline": time.monotonic() + limit, "limit": limit}
+
+    def collect(self, running: dict, timed_out: bool) -> GradeResult:
+        """The result of a finished (or stopped) worker; a stand-in result when it left none."""
+        task, submission = running["task"], running["submission"]
+        result_path = Path(task.result_path)
+        if result_path.is_file() and not timed_out:
+            result = GradeResult.from_dict(json.loads(result_path.read_text()))
+        else:
+            result = self.stand_in(submission, task, timed_out, running["limit"])
+        shutil.rmtree(task.work_dir, ignore_errors=True)
+        return result
+
+    def stand_in(self, submission: Submission, task: Task, timed_out: bool, limit: float) -> GradeResult:
+        log = Path(task.result_path.replace(".result.json", ".worker.log"))
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.is_file() else []
+        result = GradeResult(student=submission.student, status=TIMED_OUT if timed_out else GRADING_ERROR,
+                             source_sha256=self.source_sha, submission_sha256=file_sha256(submission.notebook))
+        result.message = (f"grading this notebook took longer than {limit:.0f} s and was stopped"
+                          if timed_out else f"the grading process failed ({tail[0] if tail else 'no log'})")
+        zero_cells(result, str(self.template_db), self.settings)
+        score(result, self.settings)
+        feedback.write(result, self.settings, self.out, Path(task.work_dir))
+        return result
+
+    def record(self, result: GradeResult) -> None:
+        """State file first (atomically), then the merged gradebook."""
+        write_json_atomic(self.state_path(result.student), result.to_dict())
+        gradebook.store(f"sqlite:///{self.merged_db}", self.settings, result)
+
+    def run(self, queue: list[Submission], on_done) -> list[GradeResult]:
+        results, running = [], []
+        pending = list(queue)
+        try:
+            while pending or running:
+                while pending and len(running) < self.jobs:
+                    running.append(self.launch(pending.pop(0)))
+                time.sleep(0.1)
+                for job in list(running):
+                    over = time.monotonic() > job["deadline"]
+                    if job["process"].poll() is None and not over:
+                        continue
+                    if over:
+                        kill_tree(job["process"].pid)
+                    running.remove(job)
+                    result = self.collect(job, timed_out=over)
+                    self.record(result)
+                    results.append(result)
+                    on_done(result)
+        finally:
+            for job in running:  # interrupted: stop what is still running; its student stays unfinished
+                kill_tree(job["process"].pid)
+                shutil.rmtree(job["task"].work_dir, ignore_errors=True)
+        return results
+
+
+def grade_class(settings, submissions, out: str | Path | None = None, jobs: int | None = None,
+                force: bool = False, verify: bool = True, progress: bool = True, console=None) -> BatchReport:
+    """Grade every submission under `submissions` (folder or zip) into `out`; see the module doc."""
+    from rich.console import Console
+
+    started = time.monotonic()
+    tools_on_path()
+    console = console or Console(stderr=False)
+    out = Path(out) if out else default_out(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    batch = Batch(settings, out, jobs, force, verify)
+    batch.scratch.mkdir(parents=True, exist_ok=True)
+    batch.prepare_gradebooks()
+    found = inputs.discover(submissions, settings.assignment, settings.notebook_name, batch.scratch)
+    done = {s.student: batch.finished(s) for s in found}
+    queue = [s for s in found if done[s.student] is None]
+    for result in filter(None, done.values()):
+        gradebook.store(f"sqlite:///{batch.merged_db}", settings, result)  # idempotent
+    batch_report = BatchReport(out=out, skipped=[s for s, r in done.items() if r is not None])
+    if batch_report.skipped:
+        console.print(f"Already graded, skipped: {len(batch_report.skipped)} (use --force to regrade).")
+    with _progress(console, len(queue), progress) as advance:
+        graded = batch.run(queue, advance)
+    batch_report.graded = [r.student for r in graded]
+    by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
+    batch_report.results = [by_student[s.student] for s in found]
+    batch_report.csv = report.write_csv(batch_report.results, settings, out / "grades.csv")
+    batch_report.plot = report.plot(batch_report.results, settings, out / "grade_distribution.png")
+    batch_report.seconds = round(time.monotonic() - started, 2)
+    return batch_report
+
+
+class _progress:
+    """A rich progress bar with ETA and live counts of finished and failed; silent when off."""
+
+    def __init__(self, console, total: int, enabled: bool):
+        self.console, self.total, self.enabled = console, total, enabled
+        self.ok = self.failed = 0
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda result: None
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("[green]ok {task.fields[ok]}[/] [red]failed {task.fields[failed]}[/]"),
+                            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                            console=self.console)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("grading", total=self.total, ok=0, failed=0)
+        return self.advance
+
+    def advance(self, result: GradeResult) -> None:
+        if result.status == OK:
+            self.ok += 1
+        else:
+            self.failed += 1
+        self.bar.update(self.task, advance=1, ok=self.ok, failed=self.failed)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.__exit__(*exc)
+        return False

@@ -1,0 +1,327 @@
+"""Grade one submission in its own process, on its own copy of the course and its own gradebook.
+
+Run as ``python -m autograder.grading.worker TASK.json``; writes ``TASK.result.json``. Steps, in
+order: check the file, lay out a private course folder, run nbgrader's autograde with the limited
+execute preprocessor, read the grades back from the private gradebook, verify the saved model
+outside the kernel, write nbgrader's feedback with a summary on top, copy the outputs out.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import config, nbgrader_setup
+from autograder.grading import feedback, gradebook, verification
+from autograder.grading.results import (
+    BAD_NOTEBOOK, GRADING_ERROR, NOT_GRADED, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport, GradeResult,
+    Submission, activity_of)
+
+MAX_NOTEBOOK_MB = 64   # a notebook file larger than this is refused before it is parsed
+
+
+@dataclass
+class Task:
+    """Everything a worker needs, written by the runner as JSON."""
+
+    submission: dict
+    config_file: str
+    out_dir: str
+    work_dir: str
+    template_db: str
+    source_sha256: str
+    verify: bool = True
+    result_path: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def file_sha256(path: str | Path | None) -> str:
+    if not path or not Path(path).is_file():
+        return ""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- checks on the submitted file, one property each -----------------------------------------
+
+class SubmissionProblem(Exception):
+    """The submission cannot be graded; `status` says why."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def check_size(path: Path) -> None:
+    """The file must be non-empty and at most MAX_NOTEBOOK_MB."""
+    size = path.stat().st_size
+    if size == 0:
+        raise SubmissionProblem(BAD_NOTEBOOK, "expected a notebook, found an empty file; "
+                                "save the notebook in Jupyter (File > Save) and submit again")
+    if size > MAX_NOTEBOOK_MB * 2**20:
+        raise SubmissionProblem(BAD_NOTEBOOK, (
+            f"expected a notebook of at most {MAX_NOTEBOOK_MB} MB, found {size / 2**20:.0f} MB; "
+            "clear the outputs (Kernel > Restart Kernel and Clear All Outputs), save and submit again"))
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """The file must be a valid Jupyter notebook."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+    except Exception as error:  # json, encoding and schema errors all mean the same to a student
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SubmissionProblem(BAD_NOTEBOOK, (
+            f"expected a valid Jupyter notebook, found a file that cannot be read ({first[:200]}); "
+            "open it in Jupyter, save it and submit again, or start from the released notebook")) from None
+    return notebook
+
+
+def grade_ids(notebook) -> list[str]:
+    return [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id")]
+
+
+def check_assignment(notebook, expected_ids: set[str], assignment: str) -> None:
+    """The notebook must carry at least one of the assignment's graded cells."""
+    found = set(grade_ids(notebook))
+    if found & expected_ids:
+        return
+    if found:
+        raise SubmissionProblem(WRONG_ASSIGNMENT, (
+            f"expected the notebook of the assignment '{assignment}', found a notebook whose graded "
+            f"cells ({', '.join(sorted(found)[:3])}...) belong to another assignment; submit the right file"))
+    raise SubmissionProblem(BAD_NOTEBOOK, (
+        f"expected the released notebook of '{assignment}' with its graded cells, found a notebook "
+        "without any; work in the released notebook (fetch it again) rather than a copy"))
+
+
+def cell_notes(notebook, source_cells: dict[str, str], grade_cell_ids: set[str]) -> list[str]:
+    """Changes to graded cells that nbgrader repairs or scores 0, named for the student."""
+    notes, seen = [], set()
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if not grade_id:
+            continue
+        where = f"activity {activity_of(grade_id)}" if activity_of(grade_id) else "the notebook"
+        if grade_id in seen:
+            notes.append(f"{where}: cell '{grade_id}' appears more than once; only one copy was graded")
+        seen.add(grade_id)
+        expected_type = source_cells.get(grade_id)
+        if expected_type and cell.cell_type != expected_type:
+            notes.append(f"{where}: cell '{grade_id}' should be a {expected_type} cell, found a "
+                         f"{cell.cell_type} cell; it was graded as {expected_type}")
+    for grade_id in sorted(grade_cell_ids - seen):
+        where = f"activity {activity_of(grade_id)}" if activity_of(grade_id) else "the notebook"
+        notes.append(f"{where}: graded cell '{grade_id}' was deleted, so it scores 0; "
+                     "do not delete the cells you were given")
+    return notes
+
+
+# --- the private course folder ---------------------------------------------------------------
+
+def lay_out_course(task: Task, settings, submission: Submission) -> Path:
+    """A course folder of our own: source (linked), gradebook (copied), the one submission (copied)."""
+    root = Path(task.work_dir)
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "source").mkdir(parents=True)
+    os.symlink(settings.source_dir, root / "source" / settings.assignment)
+    shutil.copyfile(task.template_db, root / "gradebook.db")
+    target = root / "submitted" / submission.student / settings.assignment
+    if submission.folder:
+        shutil.copytree(submission.folder, target, symlinks=True,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(submission.notebook, target / settings.notebook_name)
+    for path in [target, *target.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o600 | (0o100 if path.is_dir() else 0))
+    return root
+
+
+def nbgrader_config(settings, root: Path, report_path: Path):
+    """nbgrader's configuration for the private course: the course's own, plus the limits."""
+    from traitlets.config import Config
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import DeduplicateIds, Execute
+    from autograder.grading.limits import LimitedExecute
+    from autograder.grading.sanitize import DropDuplicateIds
+
+    c = Config()
+    nbgrader_setup.apply(c, settings)
+    c.CourseDirectory.root = str(root)
+    c.NbGraderAPI.log_level = "INFO"
+    traits = Autograde.class_traits()
+    c.Autograde.sanitize_preprocessors = [DropDuplicateIds if pp is DeduplicateIds else pp
+                                          for pp in traits["sanitize_preprocessors"].default()]
+    c.Autograde.autograde_preprocessors = [LimitedExecute if pp is Execute else pp
+                                           for pp in traits["autograde_preprocessors"].default()]
+    c.LimitedExecute.notebook_timeout = settings.notebook_timeout
+    c.LimitedExecute.memory_limit_mb = settings.memory_limit_mb
+    c.LimitedExecute.output_limit_kb = settings.output_limit_kb
+    c.LimitedExecute.report_path = str(report_path)
+    return c
+
+
+def read_grades(db_url: str, settings, student: str) -> list[CellGrade]:
+    """Every grade cell's score from the private gradebook, in notebook order."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        notebook = gradebook.find_submission_notebook(settings.assignment, settings.assignment, student)
+        order = {cell.name: i for i, cell in enumerate(notebook.notebook.source_cells)}
+        grades = sorted(notebook.grades, key=lambda g: order.get(g.name, 0))
+        return [CellGrade(grade_id=g.name, activity=activity_of(g.name), points=float(g.score or 0.0),
+                          max_points=float(g.max_score), passed=float(g.score or 0.0) >= float(g.max_score),
+                          needs_manual_grade=bool(g.needs_manual_grade)) for g in grades]
+
+
+def template_cells(db_path: str, settings) -> tuple[dict[str, str], set[str]]:
+    """The assignment's source cells (grade_id -> cell type) and its grade cell ids."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db_path}") as gradebook:
+        notebook = gradebook.find_notebook(settings.assignment, settings.assignment)
+        return ({c.name: c.cell_type for c in notebook.source_cells},
+                {c.name for c in notebook.grade_cells})
+
+
+def first_line(text: str) -> str:
+    import re
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text or "").strip()
+    return text.splitlines()[-1][:300] if text else ""
+
+
+def attach_errors(cells: list[CellGrade], autograded: Path) -> None:
+    """Copy each failed grade cell's error (or stderr) line from the autograded notebook."""
+    notebook = nbformat.read(autograded, as_version=4)
+    by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
+    for grade in cells:
+        cell = by_id.get(grade.grade_id)
+        if cell is None or grade.passed or cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                grade.error = first_line(f"{output.ename}: {output.evalue}")
+                break
+            if output.output_type == "stream" and output.name == "stderr":
+                grade.error = "wrote to stderr: " + first_line(output.text)
+                break
+
+
+def score(result: GradeResult, settings) -> None:
+    """Points per activity, total, percent and letter from the cell grades."""
+    points = {str(a): 0.0 for a in settings.points}
+    maxima = {str(a): 0.0 for a in settings.points}
+    for cell in map(CellGrade.from_dict, result.cells):
+        key = str(cell.activity) if cell.activity else "other"
+        points[key] = points.get(key, 0.0) + cell.points
+        maxima[key] = maxima.get(key, 0.0) + cell.max_points
+    result.points, result.max_points = points, maxima
+    result.total = round(sum(points.values()), 4)
+    result.max_total = round(sum(maxima.values()), 4) or float(settings.total_points)
+    result.percent = round(100.0 * result.total / result.max_total, 2)
+    result.letter = settings.letter_for(result.percent)
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+def grade(task: Task) -> GradeResult:
+    """Grade the task's submission; never raises for a problem with the submission itself."""
+    started = time.monotonic()
+    settings = config.load(task.config_file)
+    submission = Submission.from_dict(task.submission)
+    out = Path(task.out_dir)
+    result = GradeResult(student=submission.student, status=OK, source_sha256=task.source_sha256,
+                         submission_sha256=file_sha256(submission.notebook))
+    source_cells, grade_cell_ids = template_cells(task.template_db, settings)
+    try:
+        if submission.problem:
+            raise SubmissionProblem(submission.problem, submission.message)
+        notebook_path = Path(submission.notebook)
+        check_size(notebook_path)
+        notebook = read_notebook(notebook_path)
+        check_assignment(notebook, grade_cell_ids, settings.assignment)
+        result.notes = cell_notes(notebook, source_cells, grade_cell_ids)
+        del notebook
+        autograde(task, settings, submission, result)
+    except SubmissionProblem as problem:
+        result.status, result.message = problem.status, problem.message
+        zero_cells(result, task.template_db, settings)
+    score(result, settings)
+    result.seconds = round(time.monotonic() - started, 2)
+    feedback.write(result, settings, out, Path(task.work_dir))
+    return result
+
+
+def zero_cells(result: GradeResult, template_db: str, settings) -> None:
+    """For a submission that was not run: every grade cell at 0 of its points."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{template_db}") as gradebook:
+        notebook = gradebook.find_notebook(settings.assignment, settings.assignment)
+        result.cells = [CellGrade(c.name, activity_of(c.name), 0.0, float(c.max_score), False,
+                                  error="not graded").to_dict() for c in notebook.grade_cells]
+
+
+def autograde(task: Task, settings, submission: Submission, result: GradeResult) -> None:
+    """nbgrader's autograde on the private course, then verification; fills `result`."""
+    from nbgrader.apps import NbGraderAPI
+
+    root = lay_out_course(task, settings, submission)
+    report_path = root / "execution.json"
+    api = NbGraderAPI(config=nbgrader_config(settings, root, report_path))
+    outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
+    log_dir = Path(task.out_dir) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / f"{submission.student}.log").write_text(outcome.get("log", "") + outcome.get("error", ""))
+    report = (ExecutionReport.from_dict(json.loads(report_path.read_text()))
+              if report_path.is_file() else ExecutionReport(status=GRADING_ERROR))
+    result.execution = report.to_dict()
+    autograded = root / "autograded" / submission.student / settings.assignment / settings.notebook_name
+    if not outcome["success"] or not autograded.is_file():
+        status = BAD_NOTEBOOK if report_path.is_file() or "Error" in outcome.get("error", "") else GRADING_ERROR
+        reason = first_line(outcome.get("error", "")) or "nbgrader could not grade it"
+        raise SubmissionProblem(status, (
+            f"expected a notebook nbgrader can grade, found one it rejects ({reason}); "
+            "start from the released notebook and copy your answers into it"))
+    result.status, result.message = report.status, report.message
+    cells = read_grades(api.coursedir.db_url, settings, submission.student)
+    attach_errors(cells, autograded)
+    result.cells = [cell.to_dict() for cell in cells]
+    if task.verify:
+        result.verify = verification.run(autograded, settings)
+        if verification.apply(result, settings):
+            gradebook.store(api.coursedir.db_url, settings, result)
+    keep = Path(task.out_dir) / "autograded" / submission.student / settings.assignment
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(autograded, keep / settings.notebook_name)
+    result.autograded_notebook = str(keep / settings.notebook_name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    task = Task(**json.loads(Path(argv[0]).read_text()))
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    result = grade(task)
+    partial = Path(task.result_path + ".partial")
+    partial.write_text(json.dumps(result.to_dict(), indent=1))
+    os.replace(partial, task.result_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

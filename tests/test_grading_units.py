@@ -1,0 +1,125 @@
+"""Parts of the batch grader that need no kernel: inputs, checks, verification, feedback."""
+from __future__ import annotations
+
+import zipfile
+
+import nbformat
+import pytest
+
+from autograder import config
+from autograder.grading import feedback, inputs, verification, worker
+from autograder.grading.results import (BAD_NOTEBOOK, MISSING_NOTEBOOK, OK, WRONG_ASSIGNMENT, CellGrade,
+                                        GradeResult, activity_of)
+import grading_helpers as helpers
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    config_file = helpers.make_course(tmp_path / "course")
+    monkeypatch.setenv("LABKIT_CONFIG", str(config_file))
+    return config.load(config_file)
+
+
+def test_activity_comes_from_the_grade_id_prefix():
+    assert activity_of("a05_model_test") == 5 and activity_of("a13_comment") == 13
+    assert activity_of("model_test") is None and activity_of(None) is None
+
+
+def test_nbgrader_layout_loose_folder_and_zip(tmp_path):
+    notebook = helpers.source_notebook()
+    nbgrader_root = tmp_path / "collected" / "submitted"
+    helpers.write_submission(nbgrader_root, "ann", notebook)
+    (nbgrader_root / "ben" / helpers.ASSIGNMENT).mkdir(parents=True)
+    (nbgrader_root / "cid" / "old_lab").mkdir(parents=True)
+    found = {s.student: s for s in inputs.discover(tmp_path / "collected", helpers.ASSIGNMENT,
+                                                   f"{helpers.ASSIGNMENT}.ipynb", tmp_path / "scratch")}
+    assert found["ann"].problem is None and found["ann"].notebook.endswith(f"{helpers.ASSIGNMENT}.ipynb")
+    assert found["ben"].problem == MISSING_NOTEBOOK and found["cid"].problem == WRONG_ASSIGNMENT
+
+    loose = tmp_path / "loose"
+    for student in ("s1", "s2"):
+        helpers.write_submission(loose, student, notebook, layout="loose")
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in loose.iterdir():
+            bundle.write(path, f"loose/{path.name}")
+    for source in (loose, archive):
+        found = inputs.discover(source, helpers.ASSIGNMENT, "x.ipynb", tmp_path / "scratch")
+        assert [(s.student, s.problem) for s in found] == [("s1", None), ("s2", None)]
+
+
+def test_bad_submissions_path_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    for bad in (tmp_path / "missing", tmp_path / "notes.txt", tmp_path):
+        with pytest.raises(inputs.InputError, match="must"):
+            inputs.discover(bad, "lab", "lab.ipynb", tmp_path / "scratch")
+
+
+def test_zip_paths_must_stay_inside(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("../escape.ipynb", "{}")
+    with pytest.raises(inputs.InputError, match="relative paths"):
+        inputs.discover(archive, "lab", "lab.ipynb", tmp_path / "scratch")
+
+
+def test_file_checks_name_expected_and_found(tmp_path, monkeypatch):
+    empty = tmp_path / "empty.ipynb"
+    empty.write_bytes(b"")
+    with pytest.raises(worker.SubmissionProblem, match="expected a notebook, found an empty file"):
+        worker.check_size(empty)
+    big = tmp_path / "big.ipynb"
+    big.write_bytes(b" " * (2 * 2**20))
+    monkeypatch.setattr(worker, "MAX_NOTEBOOK_MB", 1)
+    with pytest.raises(worker.SubmissionProblem, match="at most 1 MB, found 2 MB") as caught:
+        worker.check_size(big)
+    assert caught.value.status == BAD_NOTEBOOK
+    with pytest.raises(worker.SubmissionProblem, match="valid Jupyter notebook"):
+        worker.read_notebook(big)
+    notebook = helpers.source_notebook()
+    ids = set(worker.grade_ids(notebook))
+    worker.check_assignment(notebook, ids, "lab")
+    with pytest.raises(worker.SubmissionProblem) as caught:
+        worker.check_assignment(notebook, {"z01_other"}, "lab")
+    assert caught.value.status == WRONG_ASSIGNMENT
+    with pytest.raises(worker.SubmissionProblem) as caught:
+        worker.check_assignment(nbformat.v4.new_notebook(), ids, "lab")
+    assert caught.value.status == BAD_NOTEBOOK
+
+
+def _result(settings, points_a10=8.0):
+    result = GradeResult(student="s", status=OK)
+    result.cells = [CellGrade("a10_accuracy_test", 10, points_a10, 8.0, points_a10 == 8.0).to_dict(),
+                    CellGrade("a01_import_test", 1, 1.0, 1.0, True).to_dict()]
+    worker.score(result, settings)
+    return result
+
+
+def test_verified_result_wins_over_the_notebook(settings):
+    result = _result(settings)
+    assert result.activity_points(10) == 8
+    result.verify = {"status": "failed", "ok": False, "accuracy": 0.41, "threshold": 0.8,
+                     "base_matches_reference": False, "error": None}
+    assert verification.apply(result, settings) is True
+    worker.score(result, settings)
+    assert result.activity_points(10) == 0 and result.activity_points(1) == 1
+    text = " ".join(result.notes)
+    assert "at least 0.80" in text and "found 0.410" in text and "hint" in text and "frozen base" in text
+    assert "saved model decides" in text
+
+
+def test_grader_side_verification_problems_cost_nothing(settings, tmp_path):
+    result = _result(settings)
+    result.verify = verification.run(tmp_path / "graded.ipynb", settings)  # no hidden split prepared
+    assert result.verify["status"] == "unavailable"
+    assert verification.apply(result, settings) is False and result.activity_points(10) == 8
+
+
+def test_summary_sits_on_top_and_names_activity_and_hint(settings):
+    result = _result(settings, points_a10=0.0)
+    result.cells[0]["error"] = "AssertionError: expected accuracy >= 0.80, found 0.41; hint: train longer"
+    worker.score(result, settings)
+    summary = feedback.summary_html(result, settings)
+    assert "Activity 10" in summary and "found 0.41" in summary and "1 / 9" in summary.replace(".0", "")
+    page = feedback.insert_summary("<html><body class='x'><p>nbgrader</p></body></html>", summary)
+    assert page.index("grading-summary") < page.index("nbgrader")

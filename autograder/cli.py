@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="hidden-split accuracy: transfer vs. the same model from scratch")
     compare.set_defaults(run=_compare)
     _add_assignment_commands(commands)
+    from autograder.grading.commands import register as register_grading
+
+    register_grading(commands)
     return parser
 
 

@@ -160,7 +160,9 @@ def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyRes
     settings = settings or config.load()
     command = [sys.executable, "-m", "autograder.verify", str(Path(path).resolve()), "--json",
                "--config", str(settings.config_file)]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    # the child reads the same cache as `settings`, whatever the environment says
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
+           "LABKIT_CACHE": str(settings.cache_dir)}
     failed = VerifyResult(False, None, settings.accuracy_threshold, None, [], None)
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,

@@ -165,6 +165,10 @@ def test_a_failing_check_writes_nothing_to_stderr(capfd, trained):
 
 # --- activity 1 --------------------------------------------------------------------------------
 
+def test_imports_accepts_tf_keras_as_keras():
+    assert checks.imports(tf, tf.keras).passed
+
+
 @pytest.mark.parametrize("tf_value, keras_value", [(None, keras), ("tensorflow", keras), (np, keras),
                                                    (tf, None), (tf, np)])
 def test_imports_rejects_what_is_not_tensorflow_and_keras(tf_value, keras_value):

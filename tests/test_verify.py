@@ -200,6 +200,10 @@ def test_hidden_check_passes_on_a_passing_verification(course, saved, monkeypatc
     result = checks.hidden_accuracy(saved / "good.keras", settings=course.settings)
     assert result.passed and result.activity == 10 and seen == [saved / "good.keras"]
     assert capsys.readouterr().out.strip() == result.message
+    # without a path and without lab_settings.json: the configured file in the current folder
+    monkeypatch.chdir(saved)
+    assert checks.hidden_accuracy(settings=course.settings).passed
+    assert seen[-1] == saved / course.settings.saved_model_file
 
 
 def test_hidden_check_reports_a_moved_base(course, monkeypatch):

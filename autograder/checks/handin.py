@@ -1,6 +1,7 @@
 """The hand-in: the saved model loads, and (hidden) it passes verification in a fresh process."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,15 @@ from autograder.checks.result import HAND_IN, CheckFailed, describe, passed
 SAVE_HINT = "end the notebook with `regularized_model.save(SAVED_MODEL_FILE)` (the name in lab_settings.json)"
 
 
-def _model_path(path) -> Path:
-    if path is None:
-        return lab.load(HAND_IN).saved_model_file
-    if not isinstance(path, (str, Path)):
-        raise CheckFailed(HAND_IN, "the path of the saved model", describe(path), SAVE_HINT)
-    return Path(path).resolve()
+def _model_path(path, settings=None) -> Path:
+    """The given path, else lab_settings.json's saved_model_file, else the course's (grader side)."""
+    if path is not None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise CheckFailed(HAND_IN, "the path of the saved model", describe(path), SAVE_HINT)
+        return Path(path).resolve()
+    if settings is not None and not (Path.cwd() / lab.SETTINGS_FILE).is_file():
+        return (Path.cwd() / settings.saved_model_file).resolve()  # a submission without the settings file
+    return lab.load(HAND_IN).saved_model_file
 
 
 @check(HAND_IN, SAVE_HINT)
@@ -58,15 +62,19 @@ def _student_message(result) -> tuple[str, str, str]:
 
 
 @check(10, SAVE_HINT)
-def hidden_accuracy(path=None, timeout: float = 300, settings=None):
+def hidden_accuracy(path=None, timeout: float | None = None, settings=None):
     """(Hidden) The saved model reaches the accuracy threshold on the hidden split and its base equals
-    the pretrained reference; judged by `autograder.verify` in a fresh Python process."""
-    from autograder import config
-    from autograder.verify import verify_in_subprocess
+    the pretrained reference; judged by `autograder.verify` in a fresh Python process.
 
-    path = _model_path(path)
+    Settings come from the course configuration (grader side); the default timeout stays inside
+    nbgrader's cell timeout, so that a slow verification fails this check, not the whole cell."""
+    from autograder import config
+    from autograder import verify
+
     settings = settings or config.load()
-    result = verify_in_subprocess(path, settings=settings, timeout=timeout)
+    path = _model_path(path, settings)
+    timeout = timeout if timeout is not None else max(10.0, 0.8 * settings.cell_timeout)
+    result = verify.verify_in_subprocess(path, settings=settings, timeout=timeout)
     if not result.ok:
         raise CheckFailed(10, *_student_message(result))
     return passed(10, f"hidden test accuracy {result.accuracy:.3f} >= {result.threshold:.2f} "

@@ -16,6 +16,7 @@ REGULARIZED_HINT = ("build a new model around the same frozen base with Dropout,
                     "and/or augmentation layers (RandomFlip, RandomRotation, ...) in the head")
 DROPOUT_LIKE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
                 "GaussianDropout", "AlphaDropout")
+AUGMENTATION = ("RandAugment", "AugMix", "MixUp", "CutMix", "Solarization")  # besides every Random*
 
 _shipped_cache: dict = {}
 
@@ -172,7 +173,7 @@ def _regularizers(model, base) -> list[str]:
         kind = type(layer).__name__
         penalties = [attr for attr in ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
                      if getattr(layer, attr, None) is not None]
-        if kind in DROPOUT_LIKE or kind.startswith("Random") or penalties:
+        if kind in DROPOUT_LIKE or kind in AUGMENTATION or kind.startswith("Random") or penalties:
             found.append(f"{kind}({layer.name})")
     return found
 

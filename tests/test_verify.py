@@ -188,26 +188,49 @@ def test_hidden_check_fails_with_a_student_message_judged_in_a_fresh_process(cou
     assert capfd.readouterr().err == ""
 
 
-def test_hidden_check_passes_on_a_passing_verification(course, saved, monkeypatch, capsys):
-    # the fresh process itself is exercised above; here only the check's side of a pass
-    seen = []
+@pytest.fixture
+def verification(monkeypatch):
+    """Stand-in for the fresh process, for the checks' side of each outcome; counts the runs."""
+    from autograder.checks import handin
 
-    def passing(path, settings=None, timeout=None):
-        seen.append(Path(path))
-        return VerifyResult(True, 0.9, THRESHOLD, True, CLASSES, None)
+    monkeypatch.setattr(handin, "_verified_cache", {})
+    state = SimpleNamespace(result=None, runs=0)
 
-    monkeypatch.setattr("autograder.verify.verify_in_subprocess", passing)
+    def run(path, settings=None, timeout=None):
+        state.runs += 1
+        return state.result
+
+    monkeypatch.setattr("autograder.verify.verify_in_subprocess", run)
+    return state
+
+
+def test_hidden_check_reports_a_moved_base_unless_told_not_to(course, saved, verification):
+    verification.result = VerifyResult(False, 0.9, THRESHOLD, False, CLASSES)
+    with pytest.raises(CheckFailed, match="base weights .* that differ"):
+        checks.hidden_accuracy(saved / "moved.keras", settings=course.settings)
+    # accuracy alone, so that an unfrozen base costs only the points of the check that tests it
+    assert checks.hidden_accuracy(saved / "moved.keras", settings=course.settings, require_base=False).passed
+    with pytest.raises(CheckFailed, match="Hand-in .*base weights .* that differ"):
+        checks.saved_model(saved / "moved.keras", base_unchanged=True, settings=course.settings)
+    assert verification.runs == 1  # one fresh process per model file, shared by the checks
+
+
+def test_saved_model_with_base_unchanged_passes_on_the_reference_base(course, saved, verification):
+    verification.result = VerifyResult(True, 0.9, THRESHOLD, True, CLASSES)
+    assert checks.saved_model(saved / "good.keras", base_unchanged=True, settings=course.settings).passed
+    verification.result = VerifyResult(False, None, THRESHOLD, None, CLASSES, "cannot be loaded")
+    with pytest.raises(CheckFailed, match="cannot be loaded"):
+        checks.hidden_accuracy(saved / "two_outputs.keras", settings=course.settings)
+
+
+def test_hidden_check_passes_on_a_passing_verification(course, saved, verification, monkeypatch, capsys):
+    verification.result = VerifyResult(True, 0.9, THRESHOLD, True, CLASSES, None)
     result = checks.hidden_accuracy(saved / "good.keras", settings=course.settings)
-    assert result.passed and result.activity == 10 and seen == [saved / "good.keras"]
+    assert result.passed and result.activity == 10
     assert capsys.readouterr().out.strip() == result.message
     # without a path and without lab_settings.json: the configured file in the current folder
     monkeypatch.chdir(saved)
+    (saved / course.settings.saved_model_file).write_bytes((saved / "good.keras").read_bytes())
+    assert checks.saved_model(settings=course.settings).passed
     assert checks.hidden_accuracy(settings=course.settings).passed
-    assert seen[-1] == saved / course.settings.saved_model_file
-
-
-def test_hidden_check_reports_a_moved_base(course, monkeypatch):
-    monkeypatch.setattr("autograder.verify.verify_in_subprocess",
-                        lambda path, settings=None, timeout=None: VerifyResult(False, 0.9, THRESHOLD, False, CLASSES))
-    with pytest.raises(CheckFailed, match="base weights that differ"):
-        checks.hidden_accuracy("model.keras", settings=course.settings)
+    assert verification.runs == 2

@@ -90,7 +90,9 @@ def test_file_checks_name_expected_and_found(tmp_path, monkeypatch):
 def _result(settings, points_a10=8.0):
     result = GradeResult(student="s", status=OK)
     result.cells = [CellGrade("a10_accuracy_test", 10, points_a10, 8.0, points_a10 == 8.0).to_dict(),
-                    CellGrade("a01_import_test", 1, 1.0, 1.0, True).to_dict()]
+                    CellGrade("a01_import_test", 1, 1.0, 1.0, True).to_dict(),
+                    CellGrade("a05_model_visible", 5, 2.0, 2.0, True).to_dict(),
+                    CellGrade("a05_frozen_hidden", 5, 4.0, 4.0, True).to_dict()]
     worker.score(result, settings)
     return result
 
@@ -103,9 +105,11 @@ def test_verified_result_wins_over_the_notebook(settings):
     assert verification.apply(result, settings) is True
     worker.score(result, settings)
     assert result.activity_points(10) == 0 and result.activity_points(1) == 1
+    assert result.activity_points(5) == 2  # only the grader-run (hidden) check of the base is overruled
     text = " ".join(result.notes)
-    assert "at least 0.80" in text and "found 0.410" in text and "hint" in text and "frozen base" in text
-    assert "saved model decides" in text
+    assert "Activity 10: expected" in text and "at least 0.80" in text and "found 0.410" in text
+    assert "Activity 5: expected" in text and "frozen base" in text and "hint" in text
+    assert "a05_frozen_hidden passed, but the saved model decides" in text
 
 
 def test_grader_side_verification_problems_cost_nothing(settings, tmp_path):
@@ -120,6 +124,6 @@ def test_summary_sits_on_top_and_names_activity_and_hint(settings):
     result.cells[0]["error"] = "AssertionError: expected accuracy >= 0.80, found 0.41; hint: train longer"
     worker.score(result, settings)
     summary = feedback.summary_html(result, settings)
-    assert "Activity 10" in summary and "found 0.41" in summary and "1 / 9" in summary.replace(".0", "")
+    assert "Activity 10" in summary and "found 0.41" in summary and "0 / 8" in summary
     page = feedback.insert_summary("<html><body class='x'><p>nbgrader</p></body></html>", summary)
     assert page.index("grading-summary") < page.index("nbgrader")

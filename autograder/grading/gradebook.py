@@ -40,12 +40,22 @@ def make_template(settings, scratch: Path) -> Path:
     shutil.copyfile(notebook, root / "source" / settings.assignment / settings.notebook_name)
     c = Config()
     nbgrader_setup.apply(c, settings)
+    _same_stubs_as_the_release(c)
     c.CourseDirectory.root = str(root)
     outcome = NbGraderAPI(config=c).generate_assignment(settings.assignment, force=True, create=True)
     if not outcome["success"]:
         raise TemplateError("nbgrader generate_assignment failed on the source notebook:\n"
                             + outcome.get("log", "") + outcome.get("error", ""))
     return root / "gradebook.db"
+
+
+def _same_stubs_as_the_release(c) -> None:
+    """Generate with the preprocessors `labkit release` uses, so the solution stubs' checksums agree."""
+    try:
+        from autograder.release import configure
+    except ImportError:
+        return
+    configure(c)
 
 
 def store(db_url: str, settings, result: GradeResult) -> None:

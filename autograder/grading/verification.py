@@ -5,8 +5,10 @@ from pathlib import Path
 
 from autograder.grading.results import CellGrade, GradeResult
 
-# The activity whose points depend on what the saved model really does (fit, hidden-split accuracy).
-VERIFIED_ACTIVITY = 10
+# Which activity's points each verified property decides: the saved model and its accuracy on the
+# hidden split belong to activity 10 (fit the regularized model), the unchanged base to activity 5.
+MODEL_ACTIVITY = 10
+BASE_ACTIVITY = 5
 # Errors that come from the grading machine, not from the student's model.
 GRADER_SIDE_ERRORS = ("hidden test split", "configuration:", "verification process ended",
                       "verification timed out")
@@ -37,43 +39,50 @@ def run(autograded_notebook: Path, settings) -> dict:
     return data
 
 
-def findings(verified: dict, settings) -> list[str]:
-    """What the saved model does not show, one sentence each (expected, found, hint)."""
+def findings(verified: dict, settings) -> list[tuple[int, str]]:
+    """(activity, sentence) for each thing the saved model does not show: expected, found, hint."""
     if verified.get("status") != "failed":
         return []
-    activity = f"Activity {VERIFIED_ACTIVITY}"
     saved = settings.saved_model_file
-    if verified.get("error") and verified.get("accuracy") is None:
-        return [f"{activity}: expected a saved model in {saved} that loads, found none "
-                f"({str(verified['error'])[:200]}); hint: run the cell that saves the regularized model "
-                "to that file and do not move it"]
-    notes = []
-    accuracy, threshold = verified.get("accuracy"), verified.get("threshold", settings.accuracy_threshold)
-    if accuracy is not None and accuracy < threshold:
-        notes.append(f"{activity}: expected the saved model to reach an accuracy of at least "
-                     f"{threshold:.2f} on the hidden test images, found {accuracy:.3f}; hint: train "
-                     "for the configured epochs with the base frozen, and save the model after fitting")
+    if verified.get("accuracy") is None:
+        return [(MODEL_ACTIVITY, f"Activity {MODEL_ACTIVITY}: expected a saved model in {saved} that loads "
+                 f"and predicts every class, found {str(verified.get('error') or 'none')[:200]}; hint: run the "
+                 "hand-in cell that saves regularized_model after fitting it")]
+    found = []
+    threshold = verified.get("threshold", settings.accuracy_threshold)
+    if verified["accuracy"] < threshold:
+        found.append((MODEL_ACTIVITY, f"Activity {MODEL_ACTIVITY}: expected the saved model to reach an "
+                      f"accuracy of at least {threshold:.2f} on the hidden test images, found "
+                      f"{verified['accuracy']:.3f}; hint: fit for the configured epochs with the base frozen, "
+                      "then save the model"))
     if verified.get("base_matches_reference") is False:
-        notes.append(f"{activity}: expected the pretrained base's weights unchanged (a frozen base), "
-                     "found them changed; hint: set the base's trainable attribute to False before compiling")
-    if not notes and verified.get("error"):
-        notes.append(f"{activity}: the saved model could not be checked ({str(verified['error'])[:200]})")
-    return notes
+        found.append((BASE_ACTIVITY, f"Activity {BASE_ACTIVITY}: expected the pretrained base's weights "
+                      "unchanged in the saved model (a frozen base), found them changed; hint: set "
+                      "base_model.trainable = False before compiling and fitting"))
+    return found
+
+
+def claims(cells: list[CellGrade], activity: int) -> list[CellGrade]:
+    """The grade cells that claim what verification checks: the activity's grader-run (hidden)
+    checks, or all of its cells if it has none."""
+    mine = [c for c in cells if c.activity == activity]
+    hidden = [c for c in mine if "hidden" in c.grade_id]
+    return hidden or mine
 
 
 def apply(result: GradeResult, settings) -> bool:
-    """Where verification failed, take the verified activity's points away; True if any changed."""
-    notes = findings(result.verify, settings)
-    if not notes:
-        return False
-    changed = False
+    """Where verification failed, take the claiming cells' points away; True if any changed."""
     cells = [CellGrade.from_dict(c) for c in result.cells]
-    for cell in cells:
-        if cell.activity == VERIFIED_ACTIVITY and cell.points > 0:
-            cell.points, cell.passed, changed = 0.0, False, True
-            cell.error = "the saved model does not pass the check outside the notebook"
+    changed = False
+    for activity, sentence in findings(result.verify, settings):
+        overruled = [c for c in claims(cells, activity) if c.points > 0]
+        for cell in overruled:
+            cell.points, cell.passed = 0.0, False
+            cell.error = "the saved model does not show this when checked on its own"
+        if overruled:
+            sentence += (f" (the notebook's own check{'s' if len(overruled) > 1 else ''} "
+                         f"{', '.join(c.grade_id for c in overruled)} passed, but the saved model decides)")
+            changed = True
+        result.notes.append(sentence)
     result.cells = [c.to_dict() for c in cells]
-    if changed:
-        notes = [f"{n} (the notebook's own check passed, but the saved model decides)" for n in notes]
-    result.notes.extend(notes)
     return changed

@@ -205,21 +205,33 @@ def first_line(text: str) -> str:
     return text.splitlines()[-1][:300] if text else ""
 
 
+def cell_error(cell) -> str:
+    """The first error (or stderr) line of a code cell's outputs, else ''."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            return first_line(f"{output.ename}: {output.evalue}")
+        if output.output_type == "stream" and output.name == "stderr":
+            return "wrote to stderr: " + first_line(output.text)
+    return ""
+
+
 def attach_errors(cells: list[CellGrade], autograded: Path) -> None:
-    """Copy each failed grade cell's error (or stderr) line from the autograded notebook."""
+    """Copy each failed grade cell's error line from the autograded notebook; when a check failed
+    only because the activity's answer cell failed first, show the answer cell's error (its hint)."""
     notebook = nbformat.read(autograded, as_version=4)
-    by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
+    by_id, answer_errors = {}, {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        by_id[meta.get("grade_id")] = cell
+        if meta.get("solution") and cell.cell_type == "code" and cell_error(cell):
+            answer_errors.setdefault(activity_of(meta.get("grade_id")), cell_error(cell))
     for grade in cells:
         cell = by_id.get(grade.grade_id)
         if cell is None or grade.passed or cell.cell_type != "code":
             continue
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                grade.error = first_line(f"{output.ename}: {output.evalue}")
-                break
-            if output.output_type == "stream" and output.name == "stderr":
-                grade.error = "wrote to stderr: " + first_line(output.text)
-                break
+        grade.error = cell_error(cell)
+        if grade.error.startswith("NameError") and grade.activity in answer_errors:
+            grade.error = f"the answer cell failed first: {answer_errors[grade.activity]}"
 
 
 def score(result: GradeResult, settings) -> None:

@@ -1,0 +1,136 @@
+"""Benchmark: the kit's batch grader against plain sequential `nbgrader autograde`.
+
+    .venv/bin/python benchmarks/grading_speed.py [--students 8] [--jobs 2] [--keep DIR]
+
+For the same simulated submissions (the demo's class, repeated up to --students) in a temporary copy
+of the course, it measures, side by side in one run:
+  1. wall time of `nbgrader autograde <assignment>` (sequential, the repository's nbgrader config);
+  2. wall time of `labkit grade --jobs N` (with its out-of-kernel verification, and once without);
+  3. per-submission overhead of the kit over bare execution of the same notebook (nbclient, one
+     kernel, same folder contents), both run alone with one job;
+  4. peak resident memory of each grading kernel (the kit's memory watcher).
+Figures only; nothing here asserts a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder import config  # noqa: E402
+from autograder.demo import answers_from_source, make_release, simulated_class  # noqa: E402
+from autograder.grading.runner import tools_on_path  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def temporary_course(settings, folder: Path) -> Path:
+    """A copy of the course (config, nbgrader config, source) whose cache is the repository's."""
+    text = settings.config_file.read_text()
+    text += f"\nCACHE_DIR = {str(settings.cache_dir)!r}\n"
+    (folder / "course_config.py").write_text(text)
+    (folder / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text().replace(
+        "sys.path.insert(0, str(Path(__file__).resolve().parent))", f"sys.path.insert(0, {str(REPO)!r})"))
+    shutil.copytree(settings.source_dir, folder / "source" / settings.assignment,
+                    ignore=shutil.ignore_patterns(settings.saved_model_file, "*.png", ".ipynb_checkpoints"))
+    return folder / "course_config.py"
+
+
+def timed(command: list[str], cwd: Path, env: dict) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return seconds
+
+
+def bare_execution(settings, notebook_path: Path, workdir: Path) -> float:
+    """Run the notebook alone with nbclient in a folder holding the assignment's files."""
+    from nbclient import NotebookClient
+
+    shutil.copytree(settings.source_dir, workdir, ignore=shutil.ignore_patterns("*.ipynb", settings.saved_model_file))
+    notebook = nbformat.read(notebook_path, as_version=4)
+    client = NotebookClient(notebook, timeout=settings.cell_timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
+    started = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--keep", help="keep the work folder here instead of a temporary one")
+    args = parser.parse_args()
+    tools_on_path()
+    settings = config.load()
+    release_path = make_release(settings, say=lambda *_: None)
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="labkit-bench-"))
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    course_config = temporary_course(settings, folder)
+    course = config.load(course_config)
+    env = {**os.environ, "LABKIT_CONFIG": str(course_config), "MPLBACKEND": "Agg",
+           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    release = nbformat.read(release_path, as_version=4)
+    answers = answers_from_source(nbformat.read(settings.source_dir / settings.notebook_name, as_version=4))
+    kinds = list(simulated_class(release, answers).items())
+    students = {}
+    for i in range(args.students):
+        name, notebook = kinds[i % len(kinds)]
+        students[f"{name}_{i:02d}"] = notebook
+    submitted = folder / "submitted"
+    for student, notebook in students.items():
+        path = submitted / student / course.assignment / course.notebook_name
+        path.parent.mkdir(parents=True)
+        nbformat.write(notebook, path)
+    print(f"{len(students)} submissions in {submitted}; machine: {os.cpu_count()} cores")
+
+    timed([str(BIN / "nbgrader"), "generate_assignment", course.assignment, "--force"], folder, env)
+    nbgrader_s = timed([str(BIN / "nbgrader"), "autograde", course.assignment, "--force"], folder, env)
+    print(f"nbgrader autograde (sequential):       {nbgrader_s:7.1f} s")
+    kit_s = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(args.jobs), "--out",
+                   str(folder / "kit"), "--quiet"], folder, env)
+    print(f"labkit grade --jobs {args.jobs} (with verify):    {kit_s:7.1f} s   {nbgrader_s / kit_s:.2f}x faster")
+    kit_nv_s = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(args.jobs), "--out",
+                      str(folder / "kit_noverify"), "--quiet", "--no-verify"], folder, env)
+    print(f"labkit grade --jobs {args.jobs} --no-verify:      {kit_nv_s:7.1f} s   {nbgrader_s / kit_nv_s:.2f}x faster")
+
+    states = [json.loads(p.read_text()) for p in sorted((folder / "kit" / "state").glob("*.json"))]
+    peaks = [s["execution"].get("peak_memory_mb", 0) for s in states if s.get("execution")]
+    print(f"peak kernel memory: max {max(peaks):.0f} MB, median {statistics.median(peaks):.0f} MB "
+          f"(limit {course.memory_limit_mb} MB)")
+
+    # overhead: one solution submission, alone, kit worker vs bare nbclient execution
+    solo = folder / "solo" / "s01" / course.assignment
+    solo.mkdir(parents=True)
+    nbformat.write(students[next(iter(students))], solo / course.notebook_name)
+    bare_s = bare_execution(course, solo / course.notebook_name, folder / "bare")
+    kit_one_s = timed([str(BIN / "labkit"), "grade", str(folder / "solo"), "--jobs", "1", "--out",
+                       str(folder / "kit_solo"), "--quiet", "--no-verify"], folder, env)
+    kit_one_v = timed([str(BIN / "labkit"), "grade", str(folder / "solo"), "--jobs", "1", "--out",
+                       str(folder / "kit_solo_v"), "--quiet"], folder, env)
+    print(f"one submission alone: bare execution {bare_s:.1f} s; kit {kit_one_s:.1f} s without verify "
+          f"(overhead {100 * (kit_one_s - bare_s) / bare_s:+.0f} %), {kit_one_v:.1f} s with verify "
+          f"(overhead {100 * (kit_one_v - bare_s) / bare_s:+.0f} %)")
+    print(f"work folder: {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

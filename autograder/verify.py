@@ -84,7 +84,7 @@ def hidden_accuracy(model, settings, class_names) -> float:
     dataset = keras.utils.image_dataset_from_directory(
         settings.hidden_test_dir, labels="inferred", label_mode="int", class_names=class_names,
         color_mode="grayscale" if settings.channels == 1 else "rgb", image_size=settings.image_size,
-        batch_size=256, shuffle=False, verbose=False)
+        batch_size=64, shuffle=False, verbose=False)
     truth, predicted = [], []
     for images, labels in dataset:
         outputs = np.asarray(model(images, training=False))

@@ -418,6 +418,9 @@ def test_compiled_and_fitted_rejects_a_regression_loss_wrong_epochs_and_no_valid
     fails(checks.compiled_and_fitted, model, history, match="2 epochs")
     history = model.fit(data.train, epochs=2, verbose=0)
     fails(checks.compiled_and_fitted, model, history, match="val_loss")
+    _, logits = frozen_model(lab_dir, activation=None)
+    history = compile_(logits).fit(data.train, validation_data=data.val, epochs=2, verbose=0)
+    fails(checks.compiled_and_fitted, logits, history, match="from_logits=True")
 
 
 # --- activity 8 --------------------------------------------------------------------------------

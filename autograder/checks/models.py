@@ -76,12 +76,8 @@ def _check_contains_base(activity, model, name, base):
                           "a model that does not use this `base_model` object", TRANSFER_HINT)
 
 
-def _check_outputs(activity, model, name, images, classes):
-    """One output per class; activation consistent with the compiled loss, if any."""
-    outputs = kt.predict(model, images)
-    if outputs.ndim != 2 or outputs.shape[1] != classes:
-        raise CheckFailed(activity, f"`{name}` to output {classes} numbers per image (one per class)",
-                          f"outputs of shape {outputs.shape[1:]}", f"end with keras.layers.Dense({classes}, ...)")
+def check_activation_matches_loss(activity, model, outputs, classes):
+    """A softmax output with a probability loss, or raw logits with from_logits=True."""
     probabilities = kt.are_probabilities(outputs)
     if not probabilities and np.all((outputs >= 0) & (outputs <= 1)):
         raise CheckFailed(activity, "a softmax output (or raw logits with a from_logits=True loss)",
@@ -99,6 +95,15 @@ def _check_outputs(activity, model, name, images, classes):
                               "add activation='softmax' to the last Dense layer, or compile with "
                               "keras.losses.SparseCategoricalCrossentropy(from_logits=True)")
     return probabilities
+
+
+def _check_outputs(activity, model, name, images, classes):
+    """One output per class; activation consistent with the compiled loss, if any."""
+    outputs = kt.predict(model, images)
+    if outputs.ndim != 2 or outputs.shape[1] != classes:
+        raise CheckFailed(activity, f"`{name}` to output {classes} numbers per image (one per class)",
+                          f"outputs of shape {outputs.shape[1:]}", f"end with keras.layers.Dense({classes}, ...)")
+    return check_activation_matches_loss(activity, model, outputs, classes)
 
 
 def _first_batch(activity, train_ds):

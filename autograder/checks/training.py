@@ -16,7 +16,9 @@ ACCURACY_HINT = ("compute them with `model.evaluate(train_ds)` and `model.evalua
                  "plain Python floats: `train_accuracy = float(...)`")
 
 
-def _check_compiled(activity, model, name):
+def _check_compiled(activity, model, name, image_shape):
+    from autograder.checks.models import check_activation_matches_loss
+
     info = kt.loss_info(model)
     if info is None:
         raise CheckFailed(activity, f"`{name}` to be compiled", "a model that was never compiled", COMPILE_HINT)
@@ -24,6 +26,9 @@ def _check_compiled(activity, model, name):
     if not any(known in loss for known in kt.CLASSIFICATION_LOSSES):
         raise CheckFailed(activity, "a classification loss (sparse_categorical_crossentropy)",
                           f"the loss {loss}", COMPILE_HINT)
+    images, _ = kt.probe_batch(image_shape, 2)
+    outputs = kt.predict(model, images)
+    check_activation_matches_loss(activity, model, outputs, outputs.shape[-1])
 
 
 def _check_fitted(activity, history, model, name, model_name, epochs):
@@ -36,7 +41,7 @@ def compiled_and_fitted(model, history):
     """A classification loss, an accuracy metric, and a real History of the configured length."""
     model = kt.require_model(7, model, "model", COMPILE_HINT)
     settings = lab.load(7)
-    _check_compiled(7, model, "model")
+    _check_compiled(7, model, "model", settings.image_shape)
     _check_fitted(7, history, model, "history", "model", settings.epochs)
     return passed(7, f"model compiled and fitted for {settings.epochs} epochs")
 
@@ -46,7 +51,7 @@ def regularized_fitted(regularized_history, regularized_model):
     """A real History of `regularized_model`, configured length, with validation records."""
     model = kt.require_model(10, regularized_model, "regularized_model", COMPILE_HINT)
     settings = lab.load(10)
-    _check_compiled(10, model, "regularized_model")
+    _check_compiled(10, model, "regularized_model", settings.image_shape)
     _check_fitted(10, regularized_history, model, "regularized_history", "regularized_model",
                   settings.regularized_epochs)
     return passed(10, f"regularized model fitted for {settings.regularized_epochs} epochs")

@@ -318,7 +318,7 @@ def test_transfer_model_rejects_freezing_only_the_outer_model(lab_dir):
     fails(checks.transfer_model, model, base, CLASSES, match="not `model`")
 
 
-def test_transfer_model_catches_trainable_false_after_compile_without_recompiling(lab_dir, data):
+def test_transfer_model_catches_trainable_false_after_compile_without_recompiling(lab_dir, data, capfd):
     base = keras.models.load_model(lab_dir / "base.keras")
     model = compile_(head_model(base))
     model.fit(data.train, epochs=1, verbose=0)
@@ -329,6 +329,7 @@ def test_transfer_model_catches_trainable_false_after_compile_without_recompilin
     fails(checks.transfer_model, model, base, CLASSES, train_ds="train_ds", match="dataset from activity 2")
     compile_(model)  # recompiling makes the flag count
     assert checks.transfer_model(model, base, CLASSES, train_ds=data.train).passed
+    assert capfd.readouterr().err == ""  # retracing notices stay off stderr
 
 
 def test_transfer_model_rejects_a_base_not_called_with_training_false(lab_dir):
@@ -456,6 +457,8 @@ def test_accuracies_reject_typed_in_numbers_and_wrong_inputs(trained, data):
     train_accuracy, val_accuracy = evaluated(trained.model, data.train), evaluated(trained.model, data.val)
     typed = 0.35 if val_accuracy > 0.6 else 0.95
     fails(checks.accuracies, train_accuracy, typed, trained.model, data.train, data.val, match="val_accuracy")
+    nearly = round(train_accuracy + (0.004 if train_accuracy < 0.5 else -0.004), 3)  # close, not the model's
+    fails(checks.accuracies, nearly, val_accuracy, trained.model, data.train, data.val, match="train_accuracy")
     fails(checks.accuracies, train_accuracy, val_accuracy, None, data.train, data.val, match="keras.Model")
     fails(checks.accuracies, train_accuracy, val_accuracy, trained.model, None, data.val, match="train_ds")
 

@@ -234,3 +234,9 @@ def test_hidden_check_passes_on_a_passing_verification(course, saved, verificati
     assert checks.saved_model(settings=course.settings).passed
     assert checks.hidden_accuracy(settings=course.settings).passed
     assert verification.runs == 2
+
+
+def test_hidden_check_explains_a_missing_course_configuration(saved, monkeypatch, tmp_path):
+    monkeypatch.setenv("LABKIT_CONFIG", str(tmp_path / "absent_course_config.py"))
+    with pytest.raises(CheckFailed, match="course configuration"):
+        checks.hidden_accuracy(saved / "good.keras")

@@ -28,7 +28,13 @@ def _model_path(path, settings=None) -> Path:
 def _grader_settings(settings):
     from autograder import config
 
-    return settings or config.load()
+    if settings is not None:
+        return settings
+    try:
+        return config.load()
+    except config.ConfigError as error:
+        raise CheckFailed(10, "the course configuration (this check runs when your work is graded)",
+                          str(error), "nothing to change in your notebook; the grader's set-up is missing") from None
 
 
 _verified_cache: dict = {}

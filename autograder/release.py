@@ -122,6 +122,8 @@ def check_release(settings) -> None:
 def run_nbgrader(settings) -> None:
     """`nbgrader generate_assignment <assignment> --force` from the root, in a child process."""
     env = dict(os.environ, LABKIT_CONFIG=str(settings.config_file))
+    # nbgrader's Gradebook runs the `alembic` script of this environment when it creates a database.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     command = [sys.executable, "-m", "autograder.release", settings.assignment]
     completed = subprocess.run(command, cwd=settings.root, env=env, capture_output=True, text=True)
     if completed.returncode != 0 or not (settings.release_dir / settings.notebook_name).is_file():

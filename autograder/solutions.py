@@ -14,6 +14,9 @@ from autograder import authoring
 
 SOLUTION_INTRO_END = "**How this notebook works**"
 CHECKS_IMPORT = "from autograder import checks"
+# Cells whose outputs do not depend on training; nbval compares them (tag "nbval-check-output")
+# while it only runs the others (`pytest --nbval-lax`). See solutions/nbval_sanitize.cfg.
+CHECKED_OUTPUTS = ("a00_settings", "a02_dataset", "a04_base")
 
 
 def _plain_code(source: str) -> str:
@@ -50,6 +53,8 @@ def to_solution(source_notebook) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.source = _plain_code(cell.source)
             cell.outputs, cell.execution_count = [], None
+            if name in CHECKED_OUTPUTS:
+                cell.metadata["tags"] = ["nbval-check-output"]
         elif authoring.is_grade_cell(cell) or authoring.SOLUTION_BEGIN in cell.source:
             cell.source = _plain_answer(cell.source)
         elif name == "a00_title":

@@ -113,10 +113,10 @@ def _replay_batches(images, labels, classes, batch=None):
 
     A traced train function is reused only for inputs of the dtypes it was traced with; other
     dtypes retrace it with the current `trainable` flags, which would hide a stale trace."""
-    candidates = [] if batch is None else [batch]
-    candidates += [(images, labels.astype("int32")), (images, labels.astype("int64")),
-                   (images.astype("uint8"), labels.astype("int32")), (images, _one_hot(labels, classes))]
-    return candidates
+    if batch is not None:  # the student's own data: exactly the dtypes fit traced with
+        return [batch]
+    return [(images, labels.astype("int32")), (images, labels.astype("int64")),
+            (images.astype("uint8"), labels.astype("int32")), (images, _one_hot(labels, classes))]
 
 
 def _compiled_step(model, batch) -> None:
@@ -232,43 +232,3 @@ def accuracy_key(keys) -> str | None:
         if key in keys:
             return key
     return None
-
-
-def check_history(activity: int, history, model, epochs: int, name: str, model_name: str) -> dict:
-    """A real History from `model.fit` on this model, `epochs` long, with loss/accuracy and val_ keys."""
-    k = keras()
-    fit_hint = f"keep what fit returns: `{name} = {model_name}.fit(train_ds, validation_data=val_ds, epochs=...)`"
-    if isinstance(history, dict):
-        raise CheckFailed(activity, f"`{name}` to be the History object returned by fit",
-                          "a dict (a History's .history, or one made by hand)", fit_hint)
-    if not isinstance(history, k.callbacks.History):
-        raise CheckFailed(activity, f"`{name}` to be a keras History", describe(history), fit_hint)
-    if history.model is not model or getattr(model, "history", None) is not history:
-        raise CheckFailed(activity, f"`{name}` to come from the latest `{model_name}.fit(...)`",
-                          f"a History that does not belong to `{model_name}`'s latest fit", fit_hint)
-    records = getattr(history, "history", None)
-    if not isinstance(records, dict) or not records:
-        raise CheckFailed(activity, f"`{name}.history` to hold the per-epoch records",
-                          "no records", fit_hint)
-    accuracy = accuracy_key(records)
-    missing = [key for key in ("loss", "val_loss") if key not in records]
-    if accuracy is None:
-        missing.append("accuracy")
-    elif f"val_{accuracy}" not in records:
-        missing.append(f"val_{accuracy}")
-    if missing:
-        raise CheckFailed(activity, "loss, accuracy, val_loss and val_accuracy in the history",
-                          f"keys {sorted(records)} (missing {missing})",
-                          "compile with metrics=['accuracy'] and pass validation_data=val_ds to fit")
-    lengths = {key: len(values) for key, values in records.items()}
-    if len(history.epoch) != epochs or any(length != epochs for length in lengths.values()):
-        raise CheckFailed(activity, f"{epochs} epochs of training (lab_settings.json)",
-                          f"{len(history.epoch)} epochs", f"call fit once with epochs={epochs}")
-    if not all(np.all(np.isfinite(values)) for values in records.values()):
-        raise CheckFailed(activity, "finite losses and accuracies", "NaN or infinite values",
-                          "lower the learning rate and check that the images are raw pixels")
-    iterations = int(np.asarray(model.optimizer.iterations)) if getattr(model, "optimizer", None) else 0
-    if iterations < epochs:
-        raise CheckFailed(activity, f"`{model_name}` to have been trained for {epochs} epochs",
-                          f"{iterations} optimizer steps", fit_hint)
-    return records

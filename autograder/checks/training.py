@@ -31,8 +31,43 @@ def _check_compiled(activity, model, name, image_shape):
     check_activation_matches_loss(activity, model, outputs, outputs.shape[-1])
 
 
-def _check_fitted(activity, history, model, name, model_name, epochs):
-    records = kt.check_history(activity, history, model, epochs, name, model_name)
+def _check_history(activity: int, history, model, epochs: int, name: str, model_name: str) -> dict:
+    """A real History from `model.fit` on this model, `epochs` long, with loss/accuracy and val_ keys."""
+    import keras as k
+    fit_hint = f"keep what fit returns: `{name} = {model_name}.fit(train_ds, validation_data=val_ds, epochs=...)`"
+    if isinstance(history, dict):
+        raise CheckFailed(activity, f"`{name}` to be the History object returned by fit",
+                          "a dict (a History's .history, or one made by hand)", fit_hint)
+    if not isinstance(history, k.callbacks.History):
+        raise CheckFailed(activity, f"`{name}` to be a keras History", describe(history), fit_hint)
+    if history.model is not model or getattr(model, "history", None) is not history:
+        raise CheckFailed(activity, f"`{name}` to come from the latest `{model_name}.fit(...)`",
+                          f"a History that does not belong to `{model_name}`'s latest fit", fit_hint)
+    records = getattr(history, "history", None)
+    if not isinstance(records, dict) or not records:
+        raise CheckFailed(activity, f"`{name}.history` to hold the per-epoch records",
+                          "no records", fit_hint)
+    accuracy = kt.accuracy_key(records)
+    missing = [key for key in ("loss", "val_loss") if key not in records]
+    if accuracy is None:
+        missing.append("accuracy")
+    elif f"val_{accuracy}" not in records:
+        missing.append(f"val_{accuracy}")
+    if missing:
+        raise CheckFailed(activity, "loss, accuracy, val_loss and val_accuracy in the history",
+                          f"keys {sorted(records)} (missing {missing})",
+                          "compile with metrics=['accuracy'] and pass validation_data=val_ds to fit")
+    lengths = {key: len(values) for key, values in records.items()}
+    if len(history.epoch) != epochs or any(length != epochs for length in lengths.values()):
+        raise CheckFailed(activity, f"{epochs} epochs of training (lab_settings.json)",
+                          f"{len(history.epoch)} epochs", f"call fit once with epochs={epochs}")
+    if not all(np.all(np.isfinite(values)) for values in records.values()):
+        raise CheckFailed(activity, "finite losses and accuracies", "NaN or infinite values",
+                          "lower the learning rate and check that the images are raw pixels")
+    iterations = int(np.asarray(model.optimizer.iterations)) if getattr(model, "optimizer", None) else 0
+    if iterations < epochs:
+        raise CheckFailed(activity, f"`{model_name}` to have been trained for {epochs} epochs",
+                          f"{iterations} optimizer steps", fit_hint)
     return records
 
 
@@ -42,7 +77,7 @@ def compiled_and_fitted(model, history):
     model = kt.require_model(7, model, "model", COMPILE_HINT)
     settings = lab.load(7)
     _check_compiled(7, model, "model", settings.image_shape)
-    _check_fitted(7, history, model, "history", "model", settings.epochs)
+    _check_history(7, history, model, settings.epochs, "history", "model")
     return passed(7, f"model compiled and fitted for {settings.epochs} epochs")
 
 
@@ -52,8 +87,8 @@ def regularized_fitted(regularized_history, regularized_model):
     model = kt.require_model(10, regularized_model, "regularized_model", COMPILE_HINT)
     settings = lab.load(10)
     _check_compiled(10, model, "regularized_model", settings.image_shape)
-    _check_fitted(10, regularized_history, model, "regularized_history", "regularized_model",
-                  settings.regularized_epochs)
+    _check_history(10, regularized_history, model, settings.regularized_epochs, "regularized_history",
+                   "regularized_model")
     return passed(10, f"regularized model fitted for {settings.regularized_epochs} epochs")
 
 

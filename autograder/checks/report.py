@@ -49,6 +49,11 @@ def classification_report_matches(report, regularized_model, val_ds, class_names
     if type(report) not in (str, dict):
         raise CheckFailed(12, "`report` to be the text (or dict) that classification_report returns",
                           describe(report), REPORT_HINT)
+    import tensorflow as tf
+
+    if not isinstance(val_ds, tf.data.Dataset):
+        raise CheckFailed(12, "`val_ds` to be the validation dataset from activity 2", describe(val_ds),
+                          "run activity 2 first")
     truth, predicted = labels_and_predictions(model, val_ds)
     common = dict(labels=list(range(len(class_names))), target_names=list(class_names), zero_division=0)
     if isinstance(report, dict):

@@ -115,6 +115,8 @@ def base_matches_reference(model, settings, manifest) -> bool:
 
     from autograder.models import load_base, weight_arrays, weights_checksum
 
+    if not settings.reference_base.is_file():
+        raise VerifyError(f"reference base not found at {settings.reference_base}; run `labkit prepare`")
     reference = load_base(settings.reference_base)
     expected_sha = manifest.get("base_weights_sha256") or weights_checksum(reference)
     shapes = [w.shape for w in weight_arrays(reference)]

@@ -195,20 +195,21 @@ def trainable_base_weights(model, base) -> list[str]:
     return [w.path for w in model.trainable_weights if id(w) in base_ids]
 
 
-def base_call_training_flags(model, base) -> list:
+def base_call_training_flags(model, base) -> list | None:
     """The `training=` argument of each call of `base` recorded in a functional model's graph.
 
-    Keras 3 functional models pass the outer `training` value down to every layer, so this is read
-    from the graph (the student's code) rather than observed; None for models without a graph."""
+    Keras 3 functional models pass the outer `training` value down to every layer, overriding a
+    recorded `training=False` (keras-team/keras#20285), so this is read from the graph (what the
+    student wrote) rather than observed; None for models without a readable graph."""
     nodes_by_depth = getattr(model, "_nodes_by_depth", None)
     if not isinstance(nodes_by_depth, dict):
         return None
-    flags = []
-    for nodes in nodes_by_depth.values():
-        for node in nodes:
-            if getattr(node, "operation", None) is base:
-                flags.append(node.arguments.kwargs.get("training"))
-    return flags
+    try:
+        return [node.arguments.kwargs.get("training")
+                for nodes in nodes_by_depth.values() for node in nodes
+                if getattr(node, "operation", None) is base]
+    except AttributeError:  # another Keras version's graph internals
+        return None
 
 
 def base_runs_in_training_mode(model, base, images) -> bool:

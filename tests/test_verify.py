@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -156,6 +157,13 @@ def test_a_missing_hidden_split_is_reported(course, saved, tmp_path):
     elsewhere = dataclasses.replace(course.settings, cache_dir=tmp_path)
     result = verify(saved / "good.keras", elsewhere)
     assert not result.ok and "hidden test split not found" in result.error
+
+
+def test_a_missing_reference_base_is_reported(course, saved, tmp_path):
+    shutil.copytree(course.settings.hidden_test_dir, tmp_path / "digits" / "hidden_test")
+    elsewhere = dataclasses.replace(course.settings, cache_dir=tmp_path)
+    result = verify(saved / "good.keras", elsewhere)
+    assert not result.ok and "reference base not found" in result.error
 
 
 def test_command_line_prints_json_and_sets_the_exit_status(course, saved, capsys, monkeypatch):

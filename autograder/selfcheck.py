@@ -8,15 +8,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder import authoring
+from autograder.checks.result import ACTIVITY_TITLES
 from autograder.nbgrader_setup import NOISE_PATTERN
 
-TITLES = {
-    1: "import TensorFlow and Keras", 2: "load the dataset", 3: "show random images of every class",
-    4: "select the pretrained base", 5: "build the transfer model", 6: "summary and architecture diagram",
-    7: "compile and fit", 8: "training and validation accuracy", 9: "regularized model",
-    10: "fit the regularized model", 11: "plot loss and accuracy", 12: "classification report",
-    13: "comment on the output",
-}
+TITLES = {number: title for number, title in ACTIVITY_TITLES.items() if 1 <= number <= 13}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

@@ -31,7 +31,7 @@ VARIANTS = {
 
 
 @pytest.fixture(scope="session")
-def graded_course(tmp_path_factory):
+def graded_course(tmp_path_factory, prepared):
     """A copied course with the solution, the release and every variant autograded at once."""
     course = helpers.copy_course(tmp_path_factory.mktemp("course"))
     helpers.nbgrader(course, "generate_assignment", helpers.SETTINGS.assignment, "--force")

@@ -21,7 +21,7 @@ def comparable(notebook) -> dict:
 
 
 @pytest.fixture(scope="module")
-def regenerated(tmp_path_factory, monkeypatch_module):
+def regenerated(tmp_path_factory, monkeypatch_module, prepared):
     """`labkit release` in a throw-away copy of the course; returns (course settings, notebook)."""
     course = helpers.copy_course(tmp_path_factory.mktemp("release-course"))
     monkeypatch_module.setenv("LABKIT_CACHE", str(SETTINGS.cache_dir))
@@ -88,7 +88,7 @@ def test_hidden_split_and_grader_files_are_outside_the_source_folder():
     assert not SETTINGS.reference_base.resolve().is_relative_to(source)
 
 
-def test_release_refuses_stray_files(tmp_path, monkeypatch):
+def test_release_refuses_stray_files(tmp_path, monkeypatch, prepared):
     course = helpers.copy_course(tmp_path / "course")
     monkeypatch.setenv("LABKIT_CACHE", str(SETTINGS.cache_dir))
     settings = config.load(course / "course_config.py")

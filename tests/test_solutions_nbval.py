@@ -39,7 +39,7 @@ def test_solution_was_executed_with_its_outputs():
 
 
 @pytest.mark.slow
-def test_solution_runs_under_nbval(tmp_path):
+def test_solution_runs_under_nbval(tmp_path, prepared):
     """The lead's CI entry point for nbval: this test runs the notebook next to a copy of the assets."""
     solutions.copy_assets(SETTINGS, tmp_path)
     notebook = tmp_path / SETTINGS.notebook_name

@@ -46,11 +46,11 @@ class MemoryWatcher(threading.Thread):
         self.interval = interval
         self.peak_tree_mb = 0.0
         self.peak_hwm_mb = 0.0
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
         me = psutil.Process()
-        while not self._stop.is_set():
+        while not self._done.is_set():
             total = 0.0
             for child in me.children(recursive=True):
                 try:
@@ -59,10 +59,10 @@ class MemoryWatcher(threading.Thread):
                 except psutil.Error:
                     continue
             self.peak_tree_mb = max(self.peak_tree_mb, total)
-            self._stop.wait(self.interval)
+            self._done.wait(self.interval)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
         self.join()
 
 

@@ -57,7 +57,6 @@ class Plan:
     properties: tuple
     locked: dict = field(default_factory=dict)     # grade_id -> source of locked, ungraded code cells
     order: tuple = ()                               # every grade_id of the source, in order
-    source_sha256: str = ""
 
     def by_id(self) -> dict[str, GradedProperty]:
         return {prop.grade_id: prop for prop in self.properties}
@@ -78,7 +77,7 @@ class Plan:
     def to_dict(self) -> dict:
         return {"version": PLAN_VERSION, "assignment": self.assignment,
                 "properties": [asdict(prop) for prop in self.properties], "locked": dict(self.locked),
-                "order": list(self.order), "source_sha256": self.source_sha256}
+                "order": list(self.order)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "Plan":
@@ -86,8 +85,7 @@ class Plan:
             raise PlanError(f"grading plan version must be {PLAN_VERSION}, got {values.get('version')!r}")
         return cls(assignment=values["assignment"],
                    properties=tuple(GradedProperty.from_dict(p) for p in values["properties"]),
-                   locked=dict(values.get("locked", {})), order=tuple(values.get("order", ())),
-                   source_sha256=values.get("source_sha256", ""))
+                   locked=dict(values.get("locked", {})), order=tuple(values.get("order", ())))
 
     def write(self, path: str | Path) -> Path:
         path = Path(path)
@@ -136,7 +134,7 @@ def property_of(cell) -> GradedProperty:
                           outside_kernel=bool(outside))
 
 
-def from_notebook(notebook, assignment: str, source_sha256: str = "") -> Plan:
+def from_notebook(notebook, assignment: str) -> Plan:
     """The plan of a source notebook: one property per autograded (code) grade cell."""
     properties, locked, order = [], {}, []
     for cell in notebook.cells:
@@ -151,8 +149,7 @@ def from_notebook(notebook, assignment: str, source_sha256: str = "") -> Plan:
             locked[grade_id] = cell.source
     if not properties:
         raise PlanError("the source notebook has no autograded grade cells")
-    return Plan(assignment=assignment, properties=tuple(properties), locked=locked, order=tuple(order),
-                source_sha256=source_sha256)
+    return Plan(assignment=assignment, properties=tuple(properties), locked=locked, order=tuple(order))
 
 
 def from_settings(settings) -> Plan:
@@ -161,5 +158,4 @@ def from_settings(settings) -> Plan:
     if not path.is_file():
         raise PlanError(f"source notebook not found at {path}; pass --grading-plan with a plan file "
                         "written by `labkit gradescope-bundle` or `labkit classroom`")
-    data = path.read_bytes()
-    return from_notebook(authoring.read(path), settings.assignment, hashlib.sha256(data).hexdigest())
+    return from_notebook(authoring.read(path), settings.assignment)

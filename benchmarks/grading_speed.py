@@ -44,7 +44,7 @@ def temporary_course(settings, folder: Path) -> Path:
     (folder / "nbgrader_config.py").write_text((REPO / "nbgrader_config.py").read_text().replace(
         "sys.path.insert(0, str(Path(__file__).resolve().parent))", f"sys.path.insert(0, {str(REPO)!r})"))
     shutil.copytree(settings.source_dir, folder / "source" / settings.assignment,
-                    ignore=shutil.ignore_patterns(settings.saved_model_file, "*.png", ".ipynb_checkpoints"))
+                    ignore=shutil.ignore_patterns(settings.saved_model_file, "transfer_model.png", ".ipynb_checkpoints"))
     return folder / "course_config.py"
 
 
@@ -59,13 +59,16 @@ def timed(command: list[str], cwd: Path, env: dict) -> float:
 
 
 def bare_execution(settings, notebook_path: Path, workdir: Path) -> float:
-    """Run the notebook alone with nbclient in a folder holding the assignment's files."""
+    """Run the notebook (outputs cleared) alone with nbclient in a folder with the assignment's files."""
     from nbclient import NotebookClient
 
     shutil.copytree(settings.source_dir, workdir, ignore=shutil.ignore_patterns("*.ipynb", settings.saved_model_file))
     notebook = nbformat.read(notebook_path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     client = NotebookClient(notebook, timeout=settings.cell_timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
+                            resources={"metadata": {"path": str(workdir)}}, allow_errors=True)
     started = time.perf_counter()
     client.execute()
     return time.perf_counter() - started
@@ -99,36 +102,48 @@ def main() -> int:
         path = submitted / student / course.assignment / course.notebook_name
         path.parent.mkdir(parents=True)
         nbformat.write(notebook, path)
-    print(f"{len(students)} submissions in {submitted}; machine: {os.cpu_count()} cores")
+    print(f"{len(students)} submissions in {submitted}; machine: {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f} at the start")
 
     timed([str(BIN / "nbgrader"), "generate_assignment", course.assignment, "--force"], folder, env)
     nbgrader_s = timed([str(BIN / "nbgrader"), "autograde", course.assignment, "--force"], folder, env)
     print(f"nbgrader autograde (sequential):       {nbgrader_s:7.1f} s")
+    feedback_s = timed([str(BIN / "nbgrader"), "generate_feedback", course.assignment, "--force"], folder, env)
+    print(f"  + nbgrader generate_feedback:          {feedback_s:7.1f} s   (total {nbgrader_s + feedback_s:.1f} s)")
     kit_s = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(args.jobs), "--out",
                    str(folder / "kit"), "--quiet"], folder, env)
-    print(f"labkit grade --jobs {args.jobs} (with verify):    {kit_s:7.1f} s   {nbgrader_s / kit_s:.2f}x faster")
+    print(f"labkit grade --jobs {args.jobs} (with verify):    {kit_s:7.1f} s   {nbgrader_s / kit_s:.2f}x faster "
+          f"than autograde, {(nbgrader_s + feedback_s) / kit_s:.2f}x than autograde + feedback")
     kit_nv_s = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(args.jobs), "--out",
                       str(folder / "kit_noverify"), "--quiet", "--no-verify"], folder, env)
-    print(f"labkit grade --jobs {args.jobs} --no-verify:      {kit_nv_s:7.1f} s   {nbgrader_s / kit_nv_s:.2f}x faster")
+    print(f"labkit grade --jobs {args.jobs} --no-verify:      {kit_nv_s:7.1f} s   {nbgrader_s / kit_nv_s:.2f}x faster "
+          f"than autograde, {(nbgrader_s + feedback_s) / kit_nv_s:.2f}x than autograde + feedback")
 
     states = [json.loads(p.read_text()) for p in sorted((folder / "kit" / "state").glob("*.json"))]
     peaks = [s["execution"].get("peak_memory_mb", 0) for s in states if s.get("execution")]
     print(f"peak kernel memory: max {max(peaks):.0f} MB, median {statistics.median(peaks):.0f} MB "
           f"(limit {course.memory_limit_mb} MB)")
 
-    # overhead: one solution submission, alone, kit worker vs bare nbclient execution
+    # overhead: one solution submission, alone, kit vs bare nbclient execution of the notebook as
+    # graded (nbgrader puts the hidden checks back, so the graded notebook is what runs)
     solo = folder / "solo" / "s01" / course.assignment
     solo.mkdir(parents=True)
     nbformat.write(students[next(iter(students))], solo / course.notebook_name)
-    bare_s = bare_execution(course, solo / course.notebook_name, folder / "bare")
     kit_one_s = timed([str(BIN / "labkit"), "grade", str(folder / "solo"), "--jobs", "1", "--out",
                        str(folder / "kit_solo"), "--quiet", "--no-verify"], folder, env)
     kit_one_v = timed([str(BIN / "labkit"), "grade", str(folder / "solo"), "--jobs", "1", "--out",
                        str(folder / "kit_solo_v"), "--quiet"], folder, env)
-    print(f"one submission alone: bare execution {bare_s:.1f} s; kit {kit_one_s:.1f} s without verify "
-          f"(overhead {100 * (kit_one_s - bare_s) / bare_s:+.0f} %), {kit_one_v:.1f} s with verify "
-          f"(overhead {100 * (kit_one_v - bare_s) / bare_s:+.0f} %)")
-    print(f"work folder: {folder}")
+    graded = folder / "kit_solo" / "autograded" / "s01" / course.assignment / course.notebook_name
+    os.environ.update(env)
+    bare_s = bare_execution(course, graded, folder / "bare")
+    worker = json.loads((folder / "kit_solo" / "state" / "s01.json").read_text())
+    worker_v = json.loads((folder / "kit_solo_v" / "state" / "s01.json").read_text())
+    print(f"one submission alone: bare execution of the graded notebook {bare_s:.1f} s")
+    for label, wall, state in (("without verify", kit_one_s, worker), ("with verify", kit_one_v, worker_v)):
+        print(f"  kit {label}: kernel {state['execution']['seconds']:.1f} s, worker {state['seconds']:.1f} s "
+              f"(overhead {100 * (state['seconds'] - bare_s) / bare_s:+.0f} %), whole command {wall:.1f} s "
+              f"(overhead {100 * (wall - bare_s) / bare_s:+.0f} %, includes start-up, gradebook template, report)")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end; work folder: {folder}")
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import config
+from autograder import cli, config
 from autograder.grading import runner
 import grading_helpers as helpers
 
@@ -60,3 +60,14 @@ def test_exchange_round_trip_ends_with_feedback_for_the_student(tmp_path, monkey
 
     batch = runner.grade_class(settings, course / "submitted", out=tmp_path / "kit", jobs=1, progress=False)
     assert [(r.student, r.status, r.total) for r in batch.results] == [(student, "ok", expected)]
+
+    # the kit writing into the course itself: nbgrader's release_feedback then sends its pages
+    assert cli.main(["grade", str(course / "submitted"), "--out", str(course), "--force", "--quiet"]) == 0
+    nbgrader("release_feedback", assignment, *shared, cwd=course, env=env)
+    nbgrader("fetch_feedback", assignment, *shared, cwd=student_home, env=env)
+    pages = list((student_home / assignment / "feedback").rglob(f"{assignment}.html"))
+    assert len(pages) == 1
+    page = pages[0].read_text()
+    assert 'id="grading-summary"' in page and "Activity 2" in page
+    assert f"Score: {expected:.1f} / {helpers.MAX_TOTAL:.1f}" in page
+    assert runner.gradebook.stored_totals(f"sqlite:///{course / 'gradebook.db'}", settings) == {student: expected}

@@ -107,10 +107,10 @@ def nbgrader_feedback(settings, work_dir: Path, student: str) -> str | None:
     return page.read_text(encoding="utf-8") if outcome["success"] and page.is_file() else None
 
 
-def write(result: GradeResult, settings, out: Path, work_dir: Path) -> Path:
-    """Write the student's feedback page into `out`/feedback/<student>/<assignment>/."""
+def write(result: GradeResult, settings, out: Path, page: str | None = None) -> Path:
+    """Write the student's feedback page (nbgrader's `page`, if any, with the summary on top) into
+    `out`/feedback/<student>/<assignment>/."""
     summary = summary_html(result, settings)
-    page = nbgrader_feedback(settings, work_dir, result.student) if result.autograded_notebook else None
     page = insert_summary(page or standalone_page(result, settings, summary), summary)
     target = out / "feedback" / result.student / settings.assignment / f"{settings.assignment}.html"
     target.parent.mkdir(parents=True, exist_ok=True)

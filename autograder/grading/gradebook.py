@@ -58,24 +58,33 @@ def _same_stubs_as_the_release(c) -> None:
     configure(c)
 
 
-def store(db_url: str, settings, result: GradeResult) -> None:
-    """Write one student's cell grades into a gradebook (create or overwrite; never duplicates)."""
+def store(db_url: str, settings, result: GradeResult) -> list[str]:
+    """Write one student's cell grades into a gradebook (create or overwrite; never duplicates);
+    returns the grade cells the gradebook does not know."""
     import warnings
 
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
+    missing = []
     with warnings.catch_warnings(), Gradebook(db_url) as gradebook:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes from nbgrader's own queries
         gradebook.update_or_create_student(result.student)
         gradebook.update_or_create_submission(settings.assignment, result.student)
         for cell in map(CellGrade.from_dict, result.cells):
-            grade = gradebook.find_grade(cell.grade_id, settings.assignment, settings.assignment,
-                                         result.student)
-            if cell.needs_manual_grade and grade.manual_score is None:
-                continue  # still waiting for a person; keep nbgrader's state
+            try:
+                grade = gradebook.find_grade(cell.grade_id, settings.assignment, settings.assignment,
+                                             result.student)
+            except MissingEntry:  # a gradebook made from another version of the notebook
+                missing.append(cell.grade_id)
+                continue
+            if cell.needs_manual_grade:
+                if grade.manual_score is None:  # still waiting for a person, as nbgrader marks it
+                    grade.auto_score, grade.needs_manual_grade = None, True
+                continue
             grade.auto_score = cell.points
             grade.needs_manual_grade = False
         gradebook.db.commit()
+    return missing
 
 
 def stored_totals(db_url: str, settings) -> dict[str, float]:

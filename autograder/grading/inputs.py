@@ -41,8 +41,11 @@ def unpack_zip(archive: Path, into: Path) -> Path:
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else into
 
 
-def _is_nbgrader_layout(root: Path, assignment: str) -> bool:
-    return any(child.is_dir() and any(grand.is_dir() for grand in _visible(child)) for child in _visible(root))
+def _is_nbgrader_layout(root: Path) -> bool:
+    """Student folders and no loose notebooks: nbgrader's layout (even if some folders are empty)."""
+    entries = _visible(root)
+    has_notebooks = any(p.is_file() and p.suffix == ".ipynb" for p in entries)
+    return not has_notebooks and any(p.is_dir() for p in entries)
 
 
 def _from_nbgrader_layout(root: Path, assignment: str, notebook_name: str) -> list[Submission]:
@@ -91,7 +94,7 @@ def discover(path: str | Path, assignment: str, notebook_name: str, scratch: Pat
         path = unpack_zip(path, unpacked)
     if (path / "submitted").is_dir():
         path = path / "submitted"
-    if _is_nbgrader_layout(path, assignment):
+    if _is_nbgrader_layout(path):
         submissions = _from_nbgrader_layout(path, assignment, notebook_name)
     else:
         submissions = _from_loose_notebooks(path)

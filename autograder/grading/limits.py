@@ -107,12 +107,13 @@ class LimitedExecute(Execute):
         self._check_assign_resources(resources)
         self.report = ExecutionReport()
         self._started = time.monotonic()
-        self._deadline = self._started + self.notebook_timeout
+        self._deadline = self._started + self.notebook_timeout + self.startup_timeout
         self._output_bytes: dict[int, int] = {}
         self.timeout_func = self._cell_timeout
         watcher = None
         try:
             with self.setup_kernel():
+                self._deadline = time.monotonic() + self.notebook_timeout  # from a ready kernel on
                 watcher = MemoryWatcher(self._kernel_pid(), self.memory_limit_mb, self.memory_poll_seconds)
                 with watcher:
                     self._run_cells(resources, watcher)

@@ -35,11 +35,13 @@ class BatchReport:
     csv: Path | None = None
     plot: Path | None = None
     seconds: float = 0.0
+    gradebook_problems: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"out": str(self.out), "results": [r.to_dict() for r in self.results],
                 "graded": self.graded, "skipped": self.skipped, "csv": str(self.csv),
-                "plot": str(self.plot), "seconds": self.seconds}
+                "plot": str(self.plot), "seconds": self.seconds,
+                "gradebook_problems": self.gradebook_problems}
 
 
 def tools_on_path() -> None:
@@ -83,6 +85,7 @@ class Batch:
         self.scratch = out / ".work"
         self.state_dir = out / "state"
         self.merged_db = out / "gradebook.db"
+        self.gradebook_problems: list[str] = []
 
     # --- preparation -----------------------------------------------------------------------
     def prepare_gradebooks(self) -> None:
@@ -93,9 +96,11 @@ class Batch:
         if not (self.template_db.is_file() and stamp.is_file() and stamp.read_text() == self.source_sha):
             gradebook.make_template(self.settings, self.scratch)
             stamp.write_text(self.source_sha)
+        # A gradebook the kit made is remade when the source changes; any other (the course's own,
+        # with --out at the course root) is only ever added to.
         merged_stamp = self.out / ".gradebook.sha256"
-        if not (self.merged_db.is_file() and merged_stamp.is_file()
-                and merged_stamp.read_text() == self.source_sha):
+        ours = merged_stamp.is_file()
+        if not self.merged_db.is_file() or (ours and merged_stamp.read_text() != self.source_sha):
             shutil.copyfile(self.template_db, self.merged_db)
             merged_stamp.write_text(self.source_sha)
 
@@ -165,13 +170,24 @@ class Batch:
                           if timed_out else f"the grading process failed ({tail[0] if tail else 'no log'})")
         zero_cells(result, str(self.template_db), self.settings)
         score(result, self.settings)
-        feedback.write(result, self.settings, self.out, Path(task.work_dir))
+        feedback.write(result, self.settings, self.out)
         return result
 
     def record(self, result: GradeResult) -> None:
         """State file first (atomically), then the merged gradebook."""
         write_json_atomic(self.state_path(result.student), result.to_dict())
-        gradebook.store(f"sqlite:///{self.merged_db}", self.settings, result)
+        self.merge(result)
+
+    def merge(self, result: GradeResult) -> None:
+        """Into the merged gradebook; a problem there is reported, never fatal (state is kept)."""
+        try:
+            missing = gradebook.store(f"sqlite:///{self.merged_db}", self.settings, result)
+        except Exception as error:  # e.g. a course gradebook without this assignment
+            self.gradebook_problems.append(f"{result.student}: {type(error).__name__}: {error}")
+            return
+        if missing:
+            self.gradebook_problems.append(f"{result.student}: the gradebook has no cells {missing}; "
+                                           f"run `nbgrader generate_assignment {self.settings.assignment}`")
 
     def run(self, queue: list[Submission], on_done) -> list[GradeResult]:
         results, running = [], []
@@ -217,7 +233,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     done = {s.student: batch.finished(s) for s in found}
     queue = [s for s in found if done[s.student] is None]
     for result in filter(None, done.values()):
-        gradebook.store(f"sqlite:///{batch.merged_db}", settings, result)  # idempotent
+        batch.merge(result)  # idempotent: a gradebook removed since the last run is filled again
     batch_report = BatchReport(out=out, skipped=[s for s, r in done.items() if r is not None])
     if batch_report.skipped:
         console.print(f"Already graded, skipped: {len(batch_report.skipped)} (use --force to regrade).")
@@ -229,6 +245,9 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     batch_report.csv = report.write_csv(batch_report.results, settings, out / "grades.csv")
     batch_report.plot = report.plot(batch_report.results, settings, out / "grade_distribution.png")
     batch_report.seconds = round(time.monotonic() - started, 2)
+    batch_report.gradebook_problems = batch.gradebook_problems
+    for problem in batch.gradebook_problems[:10]:
+        console.print(f"[yellow]gradebook {batch.merged_db}: {problem}[/]")
     return batch_report
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,6 +255,7 @@ def score(result: GradeResult, settings) -> None:
 def grade(task: Task) -> GradeResult:
     """Grade the task's submission; never raises for a problem with the submission itself."""
     started = time.monotonic()
+    page = None
     settings = config.load(task.config_file)
     submission = Submission.from_dict(task.submission)
     out = Path(task.out_dir)
@@ -269,13 +271,13 @@ def grade(task: Task) -> GradeResult:
         check_assignment(notebook, grade_cell_ids, settings.assignment)
         result.notes = cell_notes(notebook, source_cells, grade_cell_ids)
         del notebook
-        autograde(task, settings, submission, result)
+        page = autograde(task, settings, submission, result)
     except SubmissionProblem as problem:
         result.status, result.message = problem.status, problem.message
         zero_cells(result, task.template_db, settings)
     score(result, settings)
     result.seconds = round(time.monotonic() - started, 2)
-    feedback.write(result, settings, out, Path(task.work_dir))
+    feedback.write(result, settings, out, page)
     return result
 
 
@@ -289,8 +291,9 @@ def zero_cells(result: GradeResult, template_db: str, settings) -> None:
                                   error="not graded").to_dict() for c in notebook.grade_cells]
 
 
-def autograde(task: Task, settings, submission: Submission, result: GradeResult) -> None:
-    """nbgrader's autograde on the private course, then verification; fills `result`."""
+def autograde(task: Task, settings, submission: Submission, result: GradeResult) -> str | None:
+    """nbgrader's autograde on the private course, then verification; fills `result` and returns
+    nbgrader's feedback page."""
     from nbgrader.apps import NbGraderAPI
 
     root = lay_out_course(task, settings, submission)
@@ -314,14 +317,20 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult)
     cells = read_grades(api.coursedir.db_url, settings, submission.student)
     attach_errors(cells, autograded)
     result.cells = [cell.to_dict() for cell in cells]
-    if task.verify:
-        result.verify = verification.run(autograded, settings)
-        if verification.apply(result, settings):
-            gradebook.store(api.coursedir.db_url, settings, result)
     keep = Path(task.out_dir) / "autograded" / submission.student / settings.assignment
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(autograded, keep / settings.notebook_name)
     result.autograded_notebook = str(keep / settings.notebook_name)
+    # the verifier's own process runs while nbgrader writes the feedback page
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        verifying = pool.submit(verification.run, autograded, settings) if task.verify else None
+        page = feedback.nbgrader_feedback(settings, root, submission.student)
+        if verifying is not None:
+            result.verify = verifying.result()
+    if verification.apply(result, settings):
+        gradebook.store(api.coursedir.db_url, settings, result)
+        page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals
+    return page
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,8 @@ each activity's command passes on the solution and fails on the untouched releas
 
 The commands run as written in the workflow, in a copy of a student's repository, with the grading
 cache of that submission's earlier run (so the notebook is not run again for each command); only the
-interpreter and the cache file's place are swapped for this machine's."""
+interpreter and the cache file's place are swapped for this machine's, and nbval (installed here
+with the test extras, not on the runner) is kept out of their start-up."""
 from __future__ import annotations
 
 import json
@@ -85,7 +86,9 @@ def run_step(command: str, repository: Path, cache: Path) -> int:
     assert words[0] == "python"
     words[0] = sys.executable
     words[words.index("--grading-cache") + 1] = str(cache)
-    env = {**os.environ, "LABKIT_CONFIG": str(SETTINGS.config_file), "MPLBACKEND": "Agg"}
+    # nbval (a test extra, absent on the runner) would add seconds of start-up to every command
+    env = {**os.environ, "LABKIT_CONFIG": str(SETTINGS.config_file), "MPLBACKEND": "Agg",
+           "PYTEST_ADDOPTS": "-p no:nbval"}
     return subprocess.run(words, cwd=repository, env=env, capture_output=True, text=True, timeout=1800).returncode
 
 

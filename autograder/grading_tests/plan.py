@@ -11,8 +11,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder import authoring
-
 # Checks that judge the saved model in a fresh process: run by the test, outside the kernel.
 OUTSIDE_KERNEL = frozenset({"hidden_accuracy"})
 PLAN_VERSION = 1
@@ -29,7 +27,7 @@ class GradedProperty:
     grade_id: str
     activity: int
     points: float
-    source: str                 # the cell's code as nbgrader runs it at grading time
+    source: str                 # the cell's code (comment lines left out) as nbgrader runs it
     checks: tuple = ()          # names of the autograder.checks functions it calls, in order
     names: tuple = ()           # notebook names the calls read (train_ds, model, ...)
     hidden: bool = False        # hidden from students until grades are published
@@ -119,10 +117,17 @@ def _calls(grade_id: str, source: str) -> tuple[tuple, tuple]:
     return tuple(checks), tuple(names)
 
 
+def code_only(source: str) -> str:
+    """The cell's code without comment lines (they change nothing that runs)."""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+
+
 def property_of(cell) -> GradedProperty:
     """The graded property of one autograded grade cell."""
+    from autograder import authoring
+
     grade_id = authoring.grade_id(cell)
-    source = cell.source
+    source = code_only(cell.source)
     checks, names = _calls(grade_id, source)
     outside = [name for name in checks if name in OUTSIDE_KERNEL]
     if outside and len(outside) != len(checks):
@@ -130,12 +135,14 @@ def property_of(cell) -> GradedProperty:
                         "other checks; give it a grade cell of its own")
     return GradedProperty(grade_id=grade_id, activity=authoring.activity_of(grade_id),
                           points=float(authoring.nbgrader_meta(cell)["points"]), source=source,
-                          checks=checks, names=names, hidden=authoring.HIDDEN_BEGIN in source,
+                          checks=checks, names=names, hidden=authoring.HIDDEN_BEGIN in cell.source,
                           outside_kernel=bool(outside))
 
 
 def from_notebook(notebook, assignment: str) -> Plan:
     """The plan of a source notebook: one property per autograded (code) grade cell."""
+    from autograder import authoring
+
     properties, locked, order = [], {}, []
     for cell in notebook.cells:
         grade_id = authoring.grade_id(cell)
@@ -154,6 +161,8 @@ def from_notebook(notebook, assignment: str) -> Plan:
 
 def from_settings(settings) -> Plan:
     """The plan of the configured assignment's source notebook."""
+    from autograder import authoring
+
     path = settings.source_dir / settings.notebook_name
     if not path.is_file():
         raise PlanError(f"source notebook not found at {path}; pass --grading-plan with a plan file "

@@ -17,9 +17,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from autograder import authoring
 from autograder.grading_tests.plan import GradedProperty, Plan
 
 PROBE_MARK = "# graded at this place: "
@@ -83,6 +80,10 @@ def grading_notebook(notebook, plan: Plan):
     """The student's notebook as it runs: locked cells restored, grade cells from the source.
 
     Returns the notebook and the grade_ids of the plan's in-kernel cells that it holds."""
+    import nbformat
+
+    from autograder import authoring
+
     properties = plan.by_id()
     cells, present = [], set()
     for cell in notebook.cells:

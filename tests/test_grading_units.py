@@ -127,3 +127,21 @@ def test_summary_sits_on_top_and_names_activity_and_hint(settings):
     assert "Activity 10" in summary and "found 0.41" in summary and "0 / 8" in summary
     page = feedback.insert_summary("<html><body class='x'><p>nbgrader</p></body></html>", summary)
     assert page.index("grading-summary") < page.index("nbgrader")
+
+
+def test_memory_watcher_kills_a_growing_process_tree():
+    import subprocess
+    import sys
+
+    from autograder.grading.limits import MemoryWatcher
+
+    grower = ("import subprocess, sys, time\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; x = b\"x\" * 2**27; time.sleep(60)'])\n"
+              "time.sleep(60)\n")
+    process = subprocess.Popen([sys.executable, "-c", grower])
+    try:
+        with MemoryWatcher(process.pid, limit_mb=100, interval=0.02) as watcher:
+            process.wait(timeout=30)
+        assert watcher.exceeded and watcher.peak_mb > 100
+    finally:
+        process.kill()

@@ -36,12 +36,17 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
 class MemoryWatcher:
     """Poll a process tree's resident memory; kill the tree when it passes `limit_mb`."""
 
+    CHILDREN_EVERY_S = 1.0   # listing children scans the whole process table: do it less often
+
     def __init__(self, pid: int, limit_mb: float, interval: float = 0.05):
         self.pid, self.limit_mb, self.interval = pid, limit_mb, interval
         self.peak_mb = 0.0
         self.exceeded = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-watcher", daemon=True)
+        self._root: psutil.Process | None = None
+        self._children: list[psutil.Process] = []
+        self._children_at = 0.0
 
     def __enter__(self) -> "MemoryWatcher":
         self._thread.start()
@@ -56,8 +61,14 @@ class MemoryWatcher:
         return [root, *root.children(recursive=True)]
 
     def rss_mb(self) -> float:
-        total = 0
-        for process in self.tree():
+        """Resident memory of the kernel and its children (the list refreshed every second)."""
+        self._root = self._root or psutil.Process(self.pid)
+        now = time.monotonic()
+        if now - self._children_at >= self.CHILDREN_EVERY_S:
+            self._children = self._root.children(recursive=True)
+            self._children_at = now
+        total = self._root.memory_info().rss
+        for process in self._children:
             try:
                 total += process.memory_info().rss
             except psutil.Error:

@@ -83,6 +83,7 @@ def plot(results: list[GradeResult], settings, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.hist([r.percent for r in results], bins=list(range(0, 105, 5)), color="#4a6fa5", edgecolor="white")
@@ -97,6 +98,8 @@ def plot(results: list[GradeResult], settings, path: Path) -> Path:
     right.bar(order, [counts[letter] for letter in order], color="#6a9f58")
     right.set_xlabel("letter grade")
     right.set_title("Letter grades")
+    for axis in (left, right):
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students
     figure.suptitle(f"{settings.assignment}: {len(results)} submissions")
     figure.tight_layout()
     partial = path.with_name("partial-" + path.name)

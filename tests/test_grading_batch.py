@@ -206,9 +206,9 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_finishes_the_rest(graded, tmp_path
     subset, out = tmp_path / "submitted", tmp_path / "out"
     for student in ("alice", "bob", "looper"):
         shutil.copytree(graded["submitted"] / student, subset / student)
-    command = [sys.executable, "-m", "autograder.cli", "--config", str(graded["config"]), "grade", str(subset),
-               "--jobs", "1", "--out", str(out), "--quiet"]
-    batch = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    command = [sys.executable, "-m", "autograder.cli", "--config", str(graded["config"]), "grade", "submitted",
+               "--jobs", "1", "--out", "out", "--quiet"]  # relative paths, as typed in a shell
+    batch = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
                              env={**os.environ, "LABKIT_CONFIG": str(graded["config"])})
     deadline = time.monotonic() + 120
     while not (out / "state" / "alice.json").is_file() and time.monotonic() < deadline:

@@ -126,7 +126,7 @@ class Batch:
         threads = str(max(1, (os.cpu_count() or 1) // self.jobs))
         env = dict(os.environ)
         env.update({"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
-                    "TF_NUM_INTEROP_THREADS": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+                    "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
                     "TF_CPP_MIN_LOG_LEVEL": "2", "LABKIT_CONFIG": str(self.settings.config_file)})
         return env
 
@@ -223,7 +223,8 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     started = time.monotonic()
     tools_on_path()
     console = console or Console(stderr=False)
-    out = Path(out) if out else default_out(settings)
+    out = (Path(out) if out else default_out(settings)).resolve()  # workers run in another folder
+    submissions = Path(submissions).resolve()
     out.mkdir(parents=True, exist_ok=True)
     jobs = max(1, jobs or os.cpu_count() or 1)
     batch = Batch(settings, out, jobs, force, verify)

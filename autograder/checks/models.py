@@ -8,7 +8,8 @@ from autograder.checks import lab
 from autograder.checks.quiet import check
 from autograder.checks.result import CheckFailed, describe, passed
 
-BASE_HINT = "load it with `base_model = keras.models.load_model(BASE_MODEL_FILE)` and do not train it"
+BASE_HINT = ("load it with `base_model = keras.models.load_model(settings[\"base_model_file\"])` "
+             "and do not train it")
 TRANSFER_HINT = ("freeze the base (`base_model.trainable = False`), then build `inputs = keras.Input(shape)`, "
                  "`x = base_model(inputs, training=False)`, a Dense head with one unit per class, "
                  "`model = keras.Model(inputs, outputs)`")

@@ -74,6 +74,15 @@ def bare_execution(settings, notebook_path: Path, workdir: Path) -> float:
     return time.perf_counter() - started
 
 
+def in_worker_overhead(out: Path) -> str:
+    """Over a batch: the workers' time beyond their kernels' (sanitize, gradebook, feedback, verify)."""
+    states = [json.loads(p.read_text()) for p in sorted((out / "state").glob("*.json"))]
+    kernel = sum(s["execution"]["seconds"] for s in states if s.get("execution"))
+    worker = sum(s["seconds"] for s in states)
+    return (f"{100 * (worker - kernel) / kernel:+.0f} % over kernel time "
+            f"({(worker - kernel) / len(states):.1f} s per submission)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=8)
@@ -119,6 +128,8 @@ def main() -> int:
     print(f"labkit grade --jobs {args.jobs} --no-verify:      {kit_nv_s:7.1f} s   {nbgrader_s / kit_nv_s:.2f}x faster "
           f"than autograde, {(nbgrader_s + feedback_s) / kit_nv_s:.2f}x than autograde + feedback")
 
+    print(f"in the batch, per worker: {in_worker_overhead(folder / 'kit')} with verify, "
+          f"{in_worker_overhead(folder / 'kit_noverify')} without (plus ~1.5 s to start each worker)")
     states = [json.loads(p.read_text()) for p in sorted((folder / "kit" / "state").glob("*.json"))]
     peaks = [s["execution"].get("peak_memory_mb", 0) for s in states if s.get("execution")]
     print(f"peak kernel memory: max {max(peaks):.0f} MB, median {statistics.median(peaks):.0f} MB "

@@ -12,12 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.authoring import HIDDEN_BEGIN, HINT_PREFIX, SOLUTION_BEGIN, SOLUTION_END
-
-try:  # the rubric heading of the hand-graded answer, when the notebook tools define one
-    from autograder.authoring import RUBRIC_HEADING
-except ImportError:  # pragma: no cover
-    RUBRIC_HEADING = None
+from autograder.authoring import HINT_PREFIX, RUBRIC_HEADING, SOLUTION_BEGIN, SOLUTION_END
 
 
 def answers_from_source(source_notebook) -> dict[str, str]:
@@ -27,7 +22,7 @@ def answers_from_source(source_notebook) -> dict[str, str]:
         meta = cell.metadata.get("nbgrader", {})
         if not meta.get("solution") or SOLUTION_BEGIN not in cell.source:
             continue
-        text = cell.source.split(RUBRIC_HEADING)[0] if RUBRIC_HEADING else cell.source
+        text = cell.source.split(RUBRIC_HEADING)[0]  # the grader's rubric stays out
         kept = [line for line in text.split("\n")
                 if not line.strip().startswith((SOLUTION_BEGIN, SOLUTION_END, HINT_PREFIX))]
         answers[meta["grade_id"]] = "\n".join(kept).strip("\n")

@@ -14,7 +14,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -40,7 +40,6 @@ class Task:
     source_sha256: str
     verify: bool = True
     result_path: str = ""
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dict(vars(self))

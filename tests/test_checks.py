@@ -24,10 +24,10 @@ from sklearn.metrics import classification_report  # noqa: E402
 
 from autograder import checks  # noqa: E402
 from autograder.checks import CheckFailed, CheckResult  # noqa: E402
+from tiny_models import SHAPE, make_base  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # Keras' notes on the tests' own fits
 
-SHAPE = (12, 12, 1)
 CLASSES = ["alpha", "beta", "gamma"]
 PER_CLASS = 8
 LEVELS = (40, 130, 220)  # each class is a brightness level, so a tiny head can learn it
@@ -37,17 +37,6 @@ SETTINGS = {
     "regularized_epochs": 2, "train_dir": "data/train", "base_model_file": "base.keras",
     "saved_model_file": "regularized_model.keras",
 }
-
-
-def make_base():
-    inputs = keras.Input(shape=SHAPE, name="pixels")
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(x)
-    x = keras.layers.BatchNormalization(name="bn")(x)
-    x = keras.layers.ReLU()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(8, activation="relu", name="features")(x)
-    return keras.Model(inputs, outputs, name="tiny_base")
 
 
 def write_images(folder, count=PER_CLASS, seed=0):

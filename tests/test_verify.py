@@ -23,8 +23,8 @@ from autograder import checks, config  # noqa: E402
 from autograder.checks import CheckFailed  # noqa: E402
 from autograder.models import weights_checksum  # noqa: E402
 from autograder.verify import VerifyResult, main, verify, verify_in_subprocess  # noqa: E402
+from tiny_models import SHAPE, make_base  # noqa: E402
 
-SHAPE = (12, 12, 1)
 CLASSES = ["alpha", "beta", "gamma"]
 LEVELS = (40, 130, 220)  # each class is a brightness level
 THRESHOLD = 0.6
@@ -35,17 +35,6 @@ def images(count, seed):
     pixels = [np.clip(rng.normal(level, 12, size=SHAPE[:2]), 0, 255).astype("uint8")
               for level in LEVELS for _ in range(count)]
     return np.stack(pixels), np.repeat(np.arange(len(LEVELS)), count)
-
-
-def make_base():
-    inputs = keras.Input(shape=SHAPE)
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(x)
-    x = keras.layers.BatchNormalization(name="bn")(x)
-    x = keras.layers.ReLU()(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(8, activation="relu", name="features")(x)
-    return keras.Model(inputs, outputs, name="tiny_base")
 
 
 def transfer(base, units=len(CLASSES)):

@@ -112,6 +112,22 @@ def test_verified_result_wins_over_the_notebook(settings):
     assert "a05_frozen_hidden passed, but the saved model decides" in text
 
 
+def test_a_missed_threshold_overrules_only_the_accuracy_check(settings):
+    result = GradeResult(student="s", status=OK)
+    result.cells = [CellGrade("a10_fit_visible", 10, 3.0, 3.0, True).to_dict(),
+                    CellGrade("a10_saved_model_hidden", 10, 2.0, 2.0, True).to_dict(),
+                    CellGrade("a10_hidden_accuracy_hidden", 10, 3.0, 3.0, True).to_dict(),
+                    CellGrade("a05_frozen_hidden", 5, 4.0, 4.0, True).to_dict()]
+    worker.score(result, settings)
+    result.verify = {"status": "failed", "ok": False, "accuracy": 0.41, "threshold": 0.8,
+                     "base_matches_reference": True, "error": None}
+    assert verification.apply(result, settings) is True
+    worker.score(result, settings)
+    points = {c["grade_id"]: c["points"] for c in result.cells}
+    assert points == {"a10_fit_visible": 3.0, "a10_saved_model_hidden": 2.0,
+                      "a10_hidden_accuracy_hidden": 0.0, "a05_frozen_hidden": 4.0}
+
+
 def test_grader_side_verification_problems_cost_nothing(settings, tmp_path):
     result = _result(settings)
     result.verify = verification.run(tmp_path / "graded.ipynb", settings)  # no hidden split prepared

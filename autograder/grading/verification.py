@@ -39,43 +39,50 @@ def run(autograded_notebook: Path, settings) -> dict:
     return data
 
 
-def findings(verified: dict, settings) -> list[tuple[int, str]]:
-    """(activity, sentence) for each thing the saved model does not show: expected, found, hint."""
+def findings(verified: dict, settings) -> list[tuple[int, str, str]]:
+    """(activity, property, sentence) for each thing the saved model does not show; the sentence
+    says what was expected, what was found and what to try. Properties: "model", "accuracy", "base"."""
     if verified.get("status") != "failed":
         return []
     saved = settings.saved_model_file
     if verified.get("accuracy") is None:
-        return [(MODEL_ACTIVITY, f"Activity {MODEL_ACTIVITY}: expected a saved model in {saved} that loads "
-                 f"and predicts every class, found {str(verified.get('error') or 'none')[:200]}; hint: run the "
-                 "hand-in cell that saves regularized_model after fitting it")]
+        return [(MODEL_ACTIVITY, "model", f"Activity {MODEL_ACTIVITY}: expected a saved model in {saved} that "
+                 f"loads and predicts every class, found {str(verified.get('error') or 'none')[:200]}; hint: run "
+                 "the hand-in cell that saves regularized_model after fitting it")]
     found = []
     threshold = verified.get("threshold", settings.accuracy_threshold)
     if verified["accuracy"] < threshold:
-        found.append((MODEL_ACTIVITY, f"Activity {MODEL_ACTIVITY}: expected the saved model to reach an "
-                      f"accuracy of at least {threshold:.2f} on the hidden test images, found "
+        found.append((MODEL_ACTIVITY, "accuracy", f"Activity {MODEL_ACTIVITY}: expected the saved model to "
+                      f"reach an accuracy of at least {threshold:.2f} on the hidden test images, found "
                       f"{verified['accuracy']:.3f}; hint: fit for the configured epochs with the base frozen, "
                       "then save the model"))
     if verified.get("base_matches_reference") is False:
-        found.append((BASE_ACTIVITY, f"Activity {BASE_ACTIVITY}: expected the pretrained base's weights "
+        found.append((BASE_ACTIVITY, "base", f"Activity {BASE_ACTIVITY}: expected the pretrained base's weights "
                       "unchanged in the saved model (a frozen base), found them changed; hint: set "
                       "base_model.trainable = False before compiling and fitting"))
     return found
 
 
-def claims(cells: list[CellGrade], activity: int) -> list[CellGrade]:
-    """The grade cells that claim what verification checks: the activity's grader-run (hidden)
-    checks, or all of its cells if it has none."""
-    mine = [c for c in cells if c.activity == activity]
-    hidden = [c for c in mine if "hidden" in c.grade_id]
-    return hidden or mine
+# Which hidden grade cells claim each verified property, by a word of their grade id: the accuracy
+# cell also checks the base, so a changed base overrules it too; a missing model overrules both.
+CLAIMED_BY = {"model": ("",), "accuracy": ("accuracy",), "base": ("frozen", "accuracy")}
+
+
+def claims(cells: list[CellGrade], activity: int, prop: str = "model") -> list[CellGrade]:
+    """The grade cells that claim `prop`: hidden cells of the activity whose grade id names it,
+    else all hidden cells of the activity, else all of its cells."""
+    hidden = [c for c in cells if "hidden" in c.grade_id]
+    named = [c for c in hidden if any(word in c.grade_id for word in CLAIMED_BY[prop])
+             and (c.activity == activity or prop == "base")]
+    return named or [c for c in hidden if c.activity == activity] or [c for c in cells if c.activity == activity]
 
 
 def apply(result: GradeResult, settings) -> bool:
     """Where verification failed, take the claiming cells' points away; True if any changed."""
     cells = [CellGrade.from_dict(c) for c in result.cells]
     changed = False
-    for activity, sentence in findings(result.verify, settings):
-        overruled = [c for c in claims(cells, activity) if c.points > 0]
+    for activity, prop, sentence in findings(result.verify, settings):
+        overruled = [c for c in claims(cells, activity, prop) if c.points > 0]
         for cell in overruled:
             cell.points, cell.passed = 0.0, False
             cell.error = "the saved model does not show this when checked on its own"

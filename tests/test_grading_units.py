@@ -128,6 +128,19 @@ def test_a_missed_threshold_overrules_only_the_accuracy_check(settings):
                       "a10_hidden_accuracy_hidden": 0.0, "a05_frozen_hidden": 4.0}
 
 
+def test_a_deferred_check_keeps_its_points_only_when_verified(settings, tmp_path):
+    verified = _result(settings)
+    verified.verify = {"status": "verified", "ok": True, "accuracy": 0.9, "threshold": 0.8,
+                       "base_matches_reference": True, "error": None}
+    assert verification.apply(verified, settings, deferred=True) is False
+    unverified = _result(settings)
+    unverified.verify = verification.run(tmp_path / "graded.ipynb", settings)  # no hidden split here
+    assert verification.apply(unverified, settings, deferred=True) is True
+    worker.score(unverified, settings)
+    assert unverified.activity_points(10) == 0 and unverified.activity_points(5) == 6
+    assert "could not be verified" in " ".join(unverified.notes)
+
+
 def test_grader_side_verification_problems_cost_nothing(settings, tmp_path):
     result = _result(settings)
     result.verify = verification.run(tmp_path / "graded.ipynb", settings)  # no hidden split prepared

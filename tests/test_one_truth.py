@@ -1,18 +1,16 @@
 """One truth: for the same submission, nbgrader, the batch grader and the pytest path give the same
 points per activity, and a failing check shows the same message on the pytest path as in nbgrader.
 
-The batch grader (`labkit grade`) runs nbgrader's autograde on each submission; nbgrader's own
-score of a grade cell is `nbgrader.utils.determine_grade` on the notebook nbgrader autograded (what
-`SaveAutoGrades` writes to the gradebook), before the batch grader applies its verification of the
-saved model. The real `nbgrader autograde` command grades the same variants in
-tests/test_assignment_grading.py; its table of lost points is checked here against the pytest path."""
+The real `nbgrader autograde` command grades the same variants in tests/test_assignment_grading.py
+against a real gradebook; its table of lost points is the reference here. The batch grader
+(`labkit grade`) runs nbgrader's autograde too, but decides the hidden-split check from its own
+fresh-process verification, so its final points are compared, not nbgrader's raw cell scores."""
 from __future__ import annotations
 
 import pytest
 
 import assignment_helpers as helpers
 import test_assignment_grading as assignment_grading
-from autograder import authoring
 from autograder.grading.runner import grade_class
 from test_pytest_path import AUTOGRADED, PLAN, SETTINGS, graded_runs
 
@@ -37,42 +35,29 @@ def batch(prepared, tmp_path_factory):
     return {result.student: result for result in report.results}
 
 
-def nbgrader_scores(result) -> dict[str, float]:
-    """grade_id -> nbgrader's score of each autograded cell in the notebook nbgrader autograded."""
-    from nbgrader.utils import determine_grade
-
-    notebook = helpers.read(result.autograded_notebook)
-    return {authoring.grade_id(cell): determine_grade(cell)[0] for cell in notebook.cells
-            if authoring.is_test_cell(cell)}
-
-
-def by_activity(scores: dict[str, float]) -> dict[int, float]:
-    totals = {activity: 0.0 for activity in AUTOGRADED}
-    for grade_id, points in scores.items():
-        totals[authoring.activity_of(grade_id)] += float(points or 0.0)
-    return totals
-
-
-@pytest.mark.parametrize("student", STUDENTS)
-def test_the_pytest_path_gives_nbgraders_points_per_activity(batch, student):
-    result = batch[student]
-    assert result.status == "ok", result.message
-    nbgrader = by_activity(nbgrader_scores(result))
-    assert graded_runs()[student].points_by_activity() == nbgrader
+def nbgrader_points(student: str) -> dict[int, float]:
+    """Points per activity that real `nbgrader autograde` gives the variant (its table of lost points
+    in tests/test_assignment_grading.py, checked there against a real gradebook)."""
+    _, lost = assignment_grading.VARIANTS[student]
+    return {activity: points - lost.get(activity, 0) for activity, points in AUTOGRADED.items()}
 
 
 @pytest.mark.parametrize("student", STUDENTS)
 def test_the_batch_grader_gives_nbgraders_points_per_activity(batch, student):
     result = batch[student]
-    nbgrader = by_activity(nbgrader_scores(result))
-    assert {a: result.activity_points(a) for a in AUTOGRADED} == nbgrader
+    assert result.status == "ok", result.message
+    assert {a: result.activity_points(a) for a in AUTOGRADED} == nbgrader_points(student)
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_the_pytest_path_gives_the_batch_graders_points_per_activity(batch, student):
+    result = batch[student]
+    assert graded_runs()[student].points_by_activity() == {a: result.activity_points(a) for a in AUTOGRADED}
 
 
 @pytest.mark.parametrize("student", STUDENTS)
 def test_the_pytest_path_matches_the_points_real_nbgrader_autograde_gives(student):
-    _, lost = assignment_grading.VARIANTS[student]
-    expected = {activity: points - lost.get(activity, 0) for activity, points in AUTOGRADED.items()}
-    assert graded_runs()[student].points_by_activity() == expected
+    assert graded_runs()[student].points_by_activity() == nbgrader_points(student)
 
 
 @pytest.mark.parametrize("student", STUDENTS)

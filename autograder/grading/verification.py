@@ -77,10 +77,19 @@ def claims(cells: list[CellGrade], activity: int, prop: str = "model") -> list[C
     return named or [c for c in hidden if c.activity == activity] or [c for c in cells if c.activity == activity]
 
 
-def apply(result: GradeResult, settings) -> bool:
-    """Where verification failed, take the claiming cells' points away; True if any changed."""
+def apply(result: GradeResult, settings, deferred: bool = False) -> bool:
+    """Where verification failed, take the claiming cells' points away; True if any changed.
+    `deferred`: the hidden-split cells ran a stand-in, so they keep points only if verified."""
     cells = [CellGrade.from_dict(c) for c in result.cells]
     changed = False
+    if deferred and result.verify.get("status") != "verified" and not findings(result.verify, settings):
+        for cell in [c for c in claims(cells, MODEL_ACTIVITY, "accuracy") if c.points > 0]:
+            cell.points, cell.passed = 0.0, False
+            cell.error = "the saved model could not be verified"
+            changed = True
+        result.notes.append(f"Activity {MODEL_ACTIVITY}: the saved model could not be verified on the "
+                            f"hidden test images ({result.verify.get('error') or 'verification skipped'}); "
+                            "ask your instructor to regrade")
     for activity, prop, sentence in findings(result.verify, settings):
         overruled = [c for c in claims(cells, activity, prop) if c.points > 0]
         for cell in overruled:

@@ -152,7 +152,12 @@ def lay_out_course(task: Task, settings, submission: Submission) -> Path:
     return root
 
 
-def nbgrader_config(settings, root: Path, report_path: Path):
+# The notebook's hidden-split check; when the kit verifies saved models itself, that verification
+# decides the cells that call it (see verification.apply), so the kernel does not repeat it.
+DEFERRED_CALL = "checks.hidden_accuracy("
+
+
+def nbgrader_config(settings, root: Path, report_path: Path, defer_verification: bool = False):
     """nbgrader's configuration for the private course: the course's own, plus the limits."""
     from traitlets.config import Config
     from nbgrader.converters import Autograde
@@ -173,6 +178,7 @@ def nbgrader_config(settings, root: Path, report_path: Path):
     c.LimitedExecute.memory_limit_mb = settings.memory_limit_mb
     c.LimitedExecute.output_limit_kb = settings.output_limit_kb
     c.LimitedExecute.report_path = str(report_path)
+    c.LimitedExecute.deferred_call = DEFERRED_CALL if defer_verification else ""
     return c
 
 
@@ -297,7 +303,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult)
 
     root = lay_out_course(task, settings, submission)
     report_path = root / "execution.json"
-    api = NbGraderAPI(config=nbgrader_config(settings, root, report_path))
+    api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify))
     outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
     log_dir = Path(task.out_dir) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -326,7 +332,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult)
         page = feedback.nbgrader_feedback(settings, root, submission.student)
         if verifying is not None:
             result.verify = verifying.result()
-    if verification.apply(result, settings):
+    if verification.apply(result, settings, deferred=task.verify):
         gradebook.store(api.coursedir.db_url, settings, result)
         page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals
     return page

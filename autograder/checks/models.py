@@ -162,14 +162,20 @@ def transfer_model(model, base_model, class_names, train_ds=None):
     model = kt.require_model(5, model, "model", TRANSFER_HINT)
     base = kt.require_model(5, base_model, "base_model", TRANSFER_HINT)
     classes = len(_require_classes(5, class_names))
-    settings = lab.load(5)
-    _check_contains_base(5, model, "model", base)
-    _check_input_shape(5, model, "model", settings.image_shape)
-    images, labels = kt.probe_batch(settings.image_shape, classes)
-    _check_outputs(5, model, "model", images, classes)
-    _check_frozen(5, model, "model", base, images, labels, classes, _first_batch(5, train_ds))
-    _check_inference_mode(5, model, base, images)
+    _check_frozen_transfer(5, model, "model", base, classes, lab.load(5), train_ds)
     return passed(5, f"transfer model (frozen base in inference mode, head with {classes} outputs)")
+
+
+def _check_frozen_transfer(activity, model, name, base, classes, settings, train_ds):
+    """The base inside the model, right input and outputs, frozen and in inference mode; returns
+    the probe images for further checks."""
+    _check_contains_base(activity, model, name, base)
+    _check_input_shape(activity, model, name, settings.image_shape)
+    images, labels = kt.probe_batch(settings.image_shape, classes)
+    _check_outputs(activity, model, name, images, classes)
+    _check_frozen(activity, model, name, base, images, labels, classes, _first_batch(activity, train_ds))
+    _check_inference_mode(activity, model, base, images)
+    return images
 
 
 def _regularizers(model, base) -> list[str]:
@@ -205,12 +211,7 @@ def regularized(regularized_model, base_model, class_names=None, train_ds=None):
     settings = lab.load(9)
     classes = len(_require_classes(9, class_names) if class_names is not None
                   else lab.class_folders(9, settings))
-    _check_contains_base(9, model, "regularized_model", base)
-    _check_input_shape(9, model, "regularized_model", settings.image_shape)
-    images, labels = kt.probe_batch(settings.image_shape, classes)
-    _check_outputs(9, model, "regularized_model", images, classes)
-    _check_frozen(9, model, "regularized_model", base, images, labels, classes, _first_batch(9, train_ds))
-    _check_inference_mode(9, model, base, images)
+    images = _check_frozen_transfer(9, model, "regularized_model", base, classes, settings, train_ds)
     found = _regularizers(model, base)
     if not found:
         raise CheckFailed(9, "Dropout, an L2 kernel_regularizer or augmentation layers outside the base",

@@ -10,12 +10,12 @@ import pytest
 from autograder import config
 from autograder.data import digits, layout
 from autograder.prepare import MANIFEST, is_current, prepare
+from course_copies import write_config
 
 
 def course_copy(tmp_path, monkeypatch, secret=None):
     """A copy of the shipped course in tmp_path, with its own cache (same seed and secret)."""
-    (tmp_path / "course_config.py").write_text((config.REPO_ROOT / "course_config.py").read_text())
-    monkeypatch.setenv("LABKIT_CONFIG", str(tmp_path / "course_config.py"))
+    monkeypatch.setenv("LABKIT_CONFIG", str(write_config(tmp_path)))
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
     if secret:
         monkeypatch.setenv("LABKIT_SECRET", secret)

@@ -12,8 +12,8 @@ from PIL import Image
 from autograder import cli, config, fetch
 from autograder.data import flowers
 from autograder.prepare import prepare
+from course_copies import write_config
 
-REPO = Path(__file__).resolve().parent.parent
 CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 PER_CLASS = 4
 # The real file's name, so the weights go through the same (legacy .h5) loader as in production.
@@ -65,15 +65,6 @@ def served(tmp_path_factory) -> dict:
     weights = make_weights(folder / WEIGHTS_NAME)
     return {"archive": archive, "weights": weights,
             "archive_sha256": fetch.file_sha256(archive), "weights_sha256": fetch.file_sha256(weights)}
-
-
-def write_config(folder: Path, **overrides) -> Path:
-    """The shipped course_config.py with settings appended (later assignments win)."""
-    text = (REPO / "course_config.py").read_text()
-    text += "\n# test overrides\n" + "".join(f"{k} = {v!r}\n" for k, v in overrides.items())
-    path = folder / "course_config.py"
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture

@@ -10,17 +10,8 @@ from PIL import Image
 from autograder import cli, config, fetch
 from autograder.data import folder
 from autograder.prepare import prepare
+from course_copies import write_config
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def write_config(where: Path, **overrides) -> Path:
-    """The shipped course_config.py with settings appended (later assignments win)."""
-    text = (REPO / "course_config.py").read_text()
-    text += "\n# test overrides\n" + "".join(f"{k} = {v!r}\n" for k, v in overrides.items())
-    path = where / "course_config.py"
-    path.write_text(text)
-    return path
 
 
 def make_folder(root: Path, classes=("cats", "dogs", "owls"), per_class=5, mode="L") -> Path:

@@ -217,10 +217,16 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_finishes_the_rest(graded, tmp_path
     _, stderr = batch.communicate(timeout=60)
     assert batch.returncode == 130 and "resume" in stderr
     time.sleep(1)
-    leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(out) in " ".join(p.info["cmdline"] or [])]
+    # workers are forked (their command line is the fork server's) and work inside out/.work, as do
+    # their kernels: anything still running there, or naming it, was left behind
+    leftovers = [p for p in psutil.process_iter(["cmdline", "cwd"])
+                 if str(out) in " ".join(p.info["cmdline"] or []) or str(p.info["cwd"] or "").startswith(str(out))]
     assert leftovers == []
     finished = {p.stem for p in (out / "state").glob("*.json")}
     assert "alice" in finished and "looper" not in finished
+    # the interrupted worker was stopped, not left to finish its student
+    assert not [s for s in ("bob", "looper") if s not in finished
+                and (out / ".work" / "tasks" / f"{s}.result.json").exists()]
     rerun = runner.grade_class(graded["settings"], subset, out=out, jobs=1, progress=False)
     assert sorted(rerun.skipped) == sorted(finished)
     assert sorted(rerun.graded) == sorted({"alice", "bob", "looper"} - finished)

@@ -177,6 +177,45 @@ def test_subprocess_failures_come_back_as_results(course, saved):
     assert not slow.ok and "timed out" in slow.error
 
 
+# Run in a new interpreter: the verifier must be forked from a process where TensorFlow is imported
+# but has not run anything (as in the batch grader's workers); this test process has trained models.
+FORKED = """
+import json, sys
+import keras
+from autograder import config
+from autograder.verify import ForkedVerifier
+settings, saved = config.load(sys.argv[1]), sys.argv[2]
+answers = {name: ForkedVerifier().verify(f"{saved}/{name}", settings, timeout=240).to_dict()
+           for name in ("good.keras", "guessing.keras", "missing.keras")}
+answers["slow"] = ForkedVerifier().verify(f"{saved}/good.keras", settings, timeout=0.01).to_dict()
+crashed = ForkedVerifier()
+crashed._process.kill()
+answers["crashed"] = crashed.verify(f"{saved}/good.keras", settings).to_dict()
+unused = ForkedVerifier()
+unused.close()
+answers["unused_alive"] = unused._process.is_alive()
+print(json.dumps(answers))
+"""
+
+
+def test_forked_verifier_agrees_with_in_process_and_reports_its_failures(course, saved):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", FORKED, str(course.settings.config_file), str(saved)],
+                         capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "LABKIT_CACHE": str(course.settings.cache_dir)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    answers = json.loads(run.stdout.strip().splitlines()[-1])
+    assert answers["good.keras"] == verify(saved / "good.keras", course.settings).to_dict()
+    assert answers["good.keras"]["ok"] and not answers["guessing.keras"]["ok"]
+    assert answers["guessing.keras"] == verify(saved / "guessing.keras", course.settings).to_dict()
+    assert "no saved model" in answers["missing.keras"]["error"]
+    assert "timed out" in answers["slow"]["error"]
+    assert answers["crashed"]["error"].startswith("verification process ended with status -9")
+    assert answers["unused_alive"] is False
+
+
 def test_hidden_check_fails_with_a_student_message_judged_in_a_fresh_process(course, saved, capfd):
     with pytest.raises(CheckFailed, match=r"accuracy of at least 0\.60 on the hidden test images, found 0\.333"):
         checks.hidden_accuracy(saved / "guessing.keras", settings=course.settings)

@@ -1,15 +1,15 @@
 """`labkit grade`: grade a class in parallel worker processes, resumably, then report.
 
-Each submission is graded by `python -m autograder.grading.worker` in its own process (and so its
-own kernel, course copy and gradebook). This process alone writes the state files and the merged
-gradebook, one finished student at a time.
+Each submission is graded by a worker (autograder.grading.worker) in its own process, and so its own
+kernel, course copy and gradebook; workers are forked from a warm server that has already imported
+the heavy libraries (warm.py). This process alone writes the state files and the merged gradebook,
+one finished student at a time.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from autograder.grading import feedback, gradebook, inputs, report
+from autograder.grading import feedback, gradebook, inputs, report, warm, worker
 from autograder.grading.results import GRADING_ERROR, OK, TIMED_OUT, GradeResult, Submission
 from autograder.grading.worker import Task, file_sha256, score, zero_cells
 
@@ -140,11 +140,11 @@ class Batch:
         task_path = folder / f"{submission.student}.task.json"
         task_path.write_text(json.dumps(task.to_dict()))
         Path(task.result_path).unlink(missing_ok=True)
-        log = open(folder / f"{submission.student}.worker.log", "w")
-        process = subprocess.Popen([sys.executable, "-m", "autograder.grading.worker", str(task_path)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=self.worker_env(),
-                                   cwd=self.scratch, start_new_session=True)
-        log.close()
+        process = warm.context().Process(
+            target=worker.run_forked, name=f"labkit-worker-{submission.student}",
+            args=(str(task_path), self.worker_env(), str(self.scratch),
+                  str(folder / f"{submission.student}.worker.log")))
+        process.start()
         limit = self.settings.notebook_timeout + STARTUP_MARGIN_S
         limit += max(60, self.settings.cell_timeout) if self.verify else 0
         return {"submission": submission, "task": task, "process": process,
@@ -199,10 +199,11 @@ class Batch:
                 time.sleep(0.1)
                 for job in list(running):
                     over = time.monotonic() > job["deadline"]
-                    if job["process"].poll() is None and not over:
+                    if job["process"].is_alive() and not over:
                         continue
                     if over:
                         kill_tree(job["process"].pid)
+                    job["process"].join(5)
                     running.remove(job)
                     result = self.collect(job, timed_out=over)
                     self.record(result)
@@ -228,6 +229,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     out.mkdir(parents=True, exist_ok=True)
     jobs = max(1, jobs or os.cpu_count() or 1)
     batch = Batch(settings, out, jobs, force, verify)
+    warm.start(batch.worker_env())  # its imports overlap the gradebook template and input checks
     batch.scratch.mkdir(parents=True, exist_ok=True)
     batch.prepare_gradebooks()
     found = inputs.discover(submissions, settings.assignment, settings.notebook_name, batch.scratch)

@@ -14,8 +14,9 @@ GRADER_SIDE_ERRORS = ("hidden test split", "configuration:", "verification proce
                       "verification timed out")
 
 
-def run(autograded_notebook: Path, settings) -> dict:
-    """Verify the saved model next to the autograded notebook in a fresh process, as a dict.
+def run(autograded_notebook: Path, settings, verifier=None) -> dict:
+    """Verify the saved model next to the autograded notebook in a fresh process, as a dict: the
+    `verifier` (a ForkedVerifier) if given, else a new interpreter.
 
     status: "verified" or "failed" (the student's model), "unavailable" or "error" (the grader's side:
     no effect on points)."""
@@ -31,7 +32,10 @@ def run(autograded_notebook: Path, settings) -> dict:
         return {"status": "failed", "ok": False, "accuracy": None, "base_matches_reference": None,
                 "threshold": settings.accuracy_threshold, "error": f"no saved model at {settings.saved_model_file}"}
     try:
-        data = verify_in_subprocess(model, settings=settings, timeout=max(60, settings.cell_timeout)).to_dict()
+        timeout = max(60, settings.cell_timeout)
+        verified = (verifier.verify(model, settings, timeout) if verifier is not None
+                    else verify_in_subprocess(model, settings=settings, timeout=timeout))
+        data = verified.to_dict()
     except Exception as error:  # the verifier's own failure must not stop the batch
         return {"status": "error", "ok": None, "error": f"{type(error).__name__}: {error}"}
     grader_side = str(data.get("error") or "").startswith(GRADER_SIDE_ERRORS)

@@ -1,9 +1,11 @@
 """Grade one submission in its own process, on its own copy of the course and its own gradebook.
 
-Run as ``python -m autograder.grading.worker TASK.json``; writes ``TASK.result.json``. Steps, in
-order: check the file, lay out a private course folder, run nbgrader's autograde with the limited
-execute preprocessor, read the grades back from the private gradebook, verify the saved model
-outside the kernel, write nbgrader's feedback with a summary on top, copy the outputs out.
+The runner forks it from a warm server (`run_forked`, see warm.py); ``python -m
+autograder.grading.worker TASK.json`` does the same from a cold start. Writes the task's result
+file. Steps, in order: fork the verifier (before anything else runs), check the file, lay out a
+private course folder, run nbgrader's autograde with the limited execute preprocessor, read the
+grades back from the private gradebook, verify the saved model outside the kernel, write nbgrader's
+feedback with a summary on top, copy the outputs out.
 """
 from __future__ import annotations
 
@@ -257,8 +259,9 @@ def score(result: GradeResult, settings) -> None:
 
 # --- the steps -------------------------------------------------------------------------------
 
-def grade(task: Task) -> GradeResult:
-    """Grade the task's submission; never raises for a problem with the submission itself."""
+def grade(task: Task, verifier=None) -> GradeResult:
+    """Grade the task's submission; never raises for a problem with the submission itself.
+    `verifier`: a ForkedVerifier for the saved model (else a new process is started for it)."""
     started = time.monotonic()
     page = None
     settings = config.load(task.config_file)
@@ -276,7 +279,7 @@ def grade(task: Task) -> GradeResult:
         check_assignment(notebook, grade_cell_ids, settings.assignment)
         result.notes = cell_notes(notebook, source_cells, grade_cell_ids)
         del notebook
-        page = autograde(task, settings, submission, result)
+        page = autograde(task, settings, submission, result, verifier)
     except SubmissionProblem as problem:
         result.status, result.message = problem.status, problem.message
         zero_cells(result, task.template_db, settings)
@@ -296,7 +299,7 @@ def zero_cells(result: GradeResult, template_db: str, settings) -> None:
                                   error="not graded").to_dict() for c in notebook.grade_cells]
 
 
-def autograde(task: Task, settings, submission: Submission, result: GradeResult) -> str | None:
+def autograde(task: Task, settings, submission: Submission, result: GradeResult, verifier=None) -> str | None:
     """nbgrader's autograde on the private course, then verification; fills `result` and returns
     nbgrader's feedback page."""
     from nbgrader.apps import NbGraderAPI
@@ -328,7 +331,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult)
     result.autograded_notebook = str(keep / settings.notebook_name)
     # the verifier's own process runs while nbgrader writes the feedback page
     with ThreadPoolExecutor(max_workers=1) as pool:
-        verifying = pool.submit(verification.run, autograded, settings) if task.verify else None
+        verifying = pool.submit(verification.run, autograded, settings, verifier) if task.verify else None
         page = feedback.nbgrader_feedback(settings, root, submission.student)
         if verifying is not None:
             result.verify = verifying.result()
@@ -342,11 +345,32 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     task = Task(**json.loads(Path(argv[0]).read_text()))
     os.environ.setdefault("MPLBACKEND", "Agg")
-    result = grade(task)
+    verifier = None
+    if task.verify:  # forked first, while this process is single-threaded and has run nothing
+        from autograder.verify import ForkedVerifier
+        verifier = ForkedVerifier()
+    try:
+        result = grade(task, verifier)
+    finally:
+        if verifier is not None:
+            verifier.close()
     partial = Path(task.result_path + ".partial")
     partial.write_text(json.dumps(result.to_dict(), indent=1))
     os.replace(partial, task.result_path)
     return 0
+
+
+def run_forked(task_path: str, env: dict, cwd: str, log_path: str) -> None:
+    """A worker forked from the warm server: set up what a new process would have, then `main`."""
+    os.setsid()  # Ctrl-C in the terminal reaches only the runner, which stops its workers itself
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.exit(main([task_path]))
 
 
 if __name__ == "__main__":

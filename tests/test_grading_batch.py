@@ -12,7 +12,7 @@ import pytest
 
 from autograder import config
 from autograder.grading import runner
-from autograder.grading.results import (BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK,
+from autograder.grading.results import (ALTERED, BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK,
                                         TIMED_OUT, WRONG_ASSIGNMENT)
 import grading_helpers as helpers
 
@@ -25,7 +25,7 @@ EXPECTED = {
     "alice": (OK, 6), "bob": (OK, 0), "carol": (OK, 3), "dave": (KERNEL_DIED, 2), "erin": (MEMORY_LIMIT, 2),
     "frank": (TIMED_OUT, 3), "gina": (BAD_NOTEBOOK, 0), "hal": (BAD_NOTEBOOK, 0), "hank": (TIMED_OUT, 2),
     "ivy": (OK, 6), "lost": (MISSING_NOTEBOOK, 0), "other": (WRONG_ASSIGNMENT, 0),
-    "stray": (WRONG_ASSIGNMENT, 0), "deleted": (OK, 3), "doubled": (OK, 6), "retyped": (OK, 6),
+    "stray": (WRONG_ASSIGNMENT, 0), "deleted": (ALTERED, 3), "doubled": (ALTERED, 6), "retyped": (ALTERED, 6),
     "bulky": (OK, 6), "looper": (TIMED_OUT, 3),
 }
 
@@ -133,6 +133,10 @@ def test_altered_notebooks_are_graded_with_notes(graded):
     assert any("deleted" in note and "a02_squares_test" in note for note in results["deleted"].notes)
     assert any("more than once" in note for note in results["doubled"].notes)
     assert any("should be a code cell" in note for note in results["retyped"].notes)
+    assert "a02_squares_test" in results["deleted"].message and not results["deleted"].failed
+    assert "leave the check cells as they are" in open(results["deleted"].feedback_html).read()
+    with open(graded["batch"].csv) as handle:
+        assert {row["student"]: row["status"] for row in csv.DictReader(handle)}["doubled"] == ALTERED
     assert "another_lab" in results["stray"].message and "graded cells" in results["other"].message
     assert "empty" in results["hal"].message and "cannot be read" in results["gina"].message
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.grading.results import (
-    GRADING_ERROR, KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, CellGrade, GradeResult, activity_of)
+    ALTERED, GRADING_ERROR, KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, CellGrade, GradeResult, activity_of)
 
 
 def activity_at(notebook_path: str, index: int | None) -> int | None:
@@ -39,6 +39,10 @@ def status_sentence(result: GradeResult, settings) -> str:
     if result.status == KERNEL_DIED:
         return (f"Expected the notebook to run to the end; found that Python stopped {where}, so the cells "
                 "after it did not run. Hint: remove exit(), quit(), os._exit() or anything that ends Python.")
+    if result.status == ALTERED:
+        return ("Expected the graded cells as they were released; found some deleted, duplicated or "
+                "changed (see the notes below), so those were graded as released or scored 0. Hint: start "
+                "from the released notebook, copy your answers in, and leave the check cells as they are.")
     if result.status == GRADING_ERROR:
         return "This submission could not be graded automatically; your instructor will grade it by hand."
     if result.status != OK:

@@ -52,7 +52,7 @@ def class_tables(results: list[GradeResult], settings):
                           ("status", "left"), ("verified", "left")]:
         students.add_column(name, justify=justify)
     for result in sorted(results, key=lambda r: r.student):
-        style = None if result.status == OK else "red"
+        style = "red" if result.failed else None if result.status == OK else "yellow"
         students.add_row(result.student, f"{result.total:g} / {result.max_total:g}", f"{result.percent:.1f}",
                          result.letter, result.status, (result.verify or {}).get("status", "not run"),
                          style=style)

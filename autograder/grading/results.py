@@ -7,6 +7,7 @@ from pathlib import Path
 
 # Statuses a student's row can carry, best first.
 OK = "ok"
+ALTERED = "altered cells"   # graded, but graded cells were deleted, duplicated or retyped
 TIMED_OUT = "timed out"
 KERNEL_DIED = "kernel died"
 MEMORY_LIMIT = "memory limit"
@@ -14,7 +15,7 @@ BAD_NOTEBOOK = "bad notebook"
 MISSING_NOTEBOOK = "missing notebook"
 WRONG_ASSIGNMENT = "wrong assignment"
 GRADING_ERROR = "grading error"
-STATUSES = (OK, TIMED_OUT, KERNEL_DIED, MEMORY_LIMIT, BAD_NOTEBOOK, MISSING_NOTEBOOK,
+STATUSES = (OK, ALTERED, TIMED_OUT, KERNEL_DIED, MEMORY_LIMIT, BAD_NOTEBOOK, MISSING_NOTEBOOK,
             WRONG_ASSIGNMENT, GRADING_ERROR)
 # Statuses for which nothing was executed: the student gets no points.
 NOT_GRADED = (BAD_NOTEBOOK, MISSING_NOTEBOOK, WRONG_ASSIGNMENT)
@@ -100,7 +101,8 @@ class GradeResult(_Record):
 
     @property
     def failed(self) -> bool:
-        return self.status != OK
+        """Not run to the end as submitted (an altered notebook still ran, so it has not failed)."""
+        return self.status not in (OK, ALTERED)
 
     def activity_points(self, activity: int) -> float:
         return float(self.points.get(str(activity), 0.0))

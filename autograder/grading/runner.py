@@ -276,10 +276,10 @@ class _progress:
         return self.advance
 
     def advance(self, result: GradeResult) -> None:
-        if result.status == OK:
-            self.ok += 1
-        else:
+        if result.failed:
             self.failed += 1
+        else:
+            self.ok += 1
         self.bar.update(self.task, advance=1, ok=self.ok, failed=self.failed)
 
     def __exit__(self, *exc):

@@ -24,8 +24,8 @@ import nbformat
 from autograder import config, nbgrader_setup
 from autograder.grading import feedback, gradebook, verification
 from autograder.grading.results import (
-    BAD_NOTEBOOK, GRADING_ERROR, NOT_GRADED, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport, GradeResult,
-    Submission, activity_of)
+    ALTERED, BAD_NOTEBOOK, GRADING_ERROR, NOT_GRADED, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport,
+    GradeResult, Submission, activity_of)
 
 MAX_NOTEBOOK_MB = 64   # a notebook file larger than this is refused before it is parsed
 
@@ -277,9 +277,13 @@ def grade(task: Task, verifier=None) -> GradeResult:
         check_size(notebook_path)
         notebook = read_notebook(notebook_path)
         check_assignment(notebook, grade_cell_ids, settings.assignment)
-        result.notes = cell_notes(notebook, source_cells, grade_cell_ids)
+        altered = cell_notes(notebook, source_cells, grade_cell_ids)
+        result.notes = list(altered)
         del notebook
         page = autograde(task, settings, submission, result, verifier)
+        if altered and result.status == OK:
+            result.status = ALTERED
+            result.message = f"{len(altered)} change{'s' if len(altered) > 1 else ''} to graded cells: {altered[0]}"
     except SubmissionProblem as problem:
         result.status, result.message = problem.status, problem.message
         zero_cells(result, task.template_db, settings)

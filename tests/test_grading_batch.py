@@ -26,6 +26,7 @@ EXPECTED = {
     "frank": (TIMED_OUT, 3), "gina": (BAD_NOTEBOOK, 0), "hal": (BAD_NOTEBOOK, 0), "hank": (TIMED_OUT, 2),
     "ivy": (OK, 6), "lost": (MISSING_NOTEBOOK, 0), "other": (WRONG_ASSIGNMENT, 0),
     "stray": (WRONG_ASSIGNMENT, 0), "deleted": (ALTERED, 3), "doubled": (ALTERED, 6), "retyped": (ALTERED, 6),
+    "edited": (ALTERED, 3),
     "bulky": (OK, 6), "looper": (TIMED_OUT, 3),
 }
 
@@ -66,6 +67,10 @@ def build_submissions(release, folder):
     test.cell_type = "markdown"
     test.pop("outputs"), test.pop("execution_count")
     write("retyped", retyped)
+    edited = helpers.solved(release, a02_squares="squares = [1, 2]")  # wrong, and the check made to pass
+    test = next(c for c in edited.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "a02_squares_test")
+    test.source = "assert True  # the check, rewritten"
+    write("edited", edited)
     bulky = helpers.solved(release)
     bulky.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 3_000_000)]
     write("bulky", bulky)
@@ -133,6 +138,8 @@ def test_altered_notebooks_are_graded_with_notes(graded):
     assert any("deleted" in note and "a02_squares_test" in note for note in results["deleted"].notes)
     assert any("more than once" in note for note in results["doubled"].notes)
     assert any("should be a code cell" in note for note in results["retyped"].notes)
+    assert any("'a02_squares_test' was edited" in note for note in results["edited"].notes)
+    assert not any("edited" in note for r in results.values() if r.student != "edited" for note in r.notes)
     assert "a02_squares_test" in results["deleted"].message and not results["deleted"].failed
     assert "leave the check cells as they are" in open(results["deleted"].feedback_html).read()
     with open(graded["batch"].csv) as handle:

@@ -174,3 +174,18 @@ def test_memory_watcher_kills_a_growing_process_tree():
         assert watcher.exceeded and watcher.peak_mb > 100
     finally:
         process.kill()
+
+
+def test_ctrl_c_while_a_worker_starts_is_acted_on_once_it_is_recorded():
+    import os
+    import signal
+
+    from autograder.grading.runner import ctrl_c_deferred
+
+    recorded = []
+    with pytest.raises(KeyboardInterrupt):
+        with ctrl_c_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            recorded.append("worker")
+    assert recorded == ["worker"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

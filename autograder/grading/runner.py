@@ -7,10 +7,13 @@ one finished student at a time.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +78,22 @@ def kill_tree(pid: int) -> None:
         except psutil.Error:
             pass
     psutil.wait_procs(processes, timeout=5)
+
+
+@contextlib.contextmanager
+def ctrl_c_deferred():
+    """Hold a Ctrl-C back until the block is done, then act on it as usual (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(*caught[0])
 
 
 class Batch:
@@ -195,7 +214,8 @@ class Batch:
         try:
             while pending or running:
                 while pending and len(running) < self.jobs:
-                    running.append(self.launch(pending.pop(0)))
+                    with ctrl_c_deferred():  # a worker started is always in `running`, to be stopped
+                        running.append(self.launch(pending.pop(0)))
                 time.sleep(0.1)
                 for job in list(running):
                     over = time.monotonic() > job["deadline"]

@@ -1,0 +1,47 @@
+"""`labkit demo`, the README's main-job command, end to end in a copy of the course: it grades its
+simulated class in parallel and leaves grades, feedback pages and the grade plot where it says."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+import assignment_helpers as helpers
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(prepared, tmp_path_factory):
+    course = helpers.copy_course(tmp_path_factory.mktemp("demo-course"))
+    run = subprocess.run([sys.executable, "-m", "autograder.cli", "demo"], cwd=course,
+                         env=helpers.course_env(course), capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    grading = course / "demo_output" / "grading"
+    with open(grading / "grades.csv") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    return {"run": run, "grading": grading, "rows": rows}
+
+
+def test_demo_grades_its_class_as_the_notebook_and_the_saved_models_deserve(demo):
+    rows, manual = demo["rows"], helpers.SETTINGS.points[13]
+    assert sorted(rows) == ["s01_solution", "s02_untouched", "s03_no_plots", "s04_unfrozen_base",
+                            "s05_stopped_at_6"]
+    assert float(rows["s01_solution"]["total"]) == helpers.SETTINGS.total_points - manual
+    assert (rows["s01_solution"]["status"], rows["s01_solution"]["verified"]) == ("ok", "verified")
+    assert float(rows["s02_untouched"]["total"]) == 0
+    assert rows["s04_unfrozen_base"]["verified"] == "failed"          # its saved base has changed
+    assert float(rows["s04_unfrozen_base"]["a05"]) < helpers.SETTINGS.points[5]
+    for partial in ("s03_no_plots", "s04_unfrozen_base", "s05_stopped_at_6"):
+        assert 0 < float(rows[partial]["total"]) < float(rows["s01_solution"]["total"])
+
+
+def test_demo_says_where_grades_feedback_and_plot_are(demo):
+    said, grading = demo["run"].stdout, demo["grading"]
+    for line in ("grades:", "feedback:", "plot:"):
+        assert line in said
+    assert str(grading / "grades.csv") in said and (grading / "grade_distribution.png").stat().st_size > 0
+    pages = sorted(grading.glob(f"feedback/*/{helpers.SETTINGS.assignment}/*.html"))
+    assert len(pages) == 5 and all("grading-summary" in page.read_text() for page in pages)

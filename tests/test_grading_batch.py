@@ -19,6 +19,10 @@ import grading_helpers as helpers
 NOISY_ADD = ("import sys\ndef add(a, b):\n"
              "    print('W1128 02:00:00.000 tensorflow: a warning TensorFlow prints', file=sys.stderr)\n"
              "    return a + b")
+# starts a process outside the kernel's tree that would outlive it
+ESCAPER = ("import subprocess, sys\n"
+           "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', 'escaper-left-behind'],\n"
+           "                 start_new_session=True)\n")
 
 # student -> (how the submission is made, expected status, expected total)
 EXPECTED = {
@@ -27,7 +31,7 @@ EXPECTED = {
     "ivy": (OK, 6), "lost": (MISSING_NOTEBOOK, 0), "other": (WRONG_ASSIGNMENT, 0),
     "stray": (WRONG_ASSIGNMENT, 0), "deleted": (ALTERED, 3), "doubled": (ALTERED, 6), "retyped": (ALTERED, 6),
     "edited": (ALTERED, 3),
-    "bulky": (OK, 6), "looper": (TIMED_OUT, 3),
+    "bulky": (OK, 6), "looper": (TIMED_OUT, 3), "escaper": (OK, 6),
 }
 
 
@@ -71,6 +75,7 @@ def build_submissions(release, folder):
     test = next(c for c in edited.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "a02_squares_test")
     test.source = "assert True  # the check, rewritten"
     write("edited", edited)
+    write("escaper", helpers.solved(release, a02_squares=ESCAPER + helpers.SOLUTIONS["a02_squares"]))
     bulky = helpers.solved(release)
     bulky.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 3_000_000)]
     write("bulky", bulky)
@@ -115,6 +120,17 @@ def test_limits_stop_runaway_cells_within_the_notebook_limit(graded):
     assert results["dave"].execution["stopped_at_cell"] is not None
     # the earlier cells still count: activity 1 passed before the kernel stopped
     assert results["dave"].activity_points(1) == 2 and results["erin"].activity_points(1) == 2
+
+
+def test_processes_a_notebook_detaches_are_stopped_with_its_kernel(graded):
+    import psutil
+
+    escaper = by_student(graded["batch"])["escaper"]
+    assert escaper.execution["stray_processes"] == 1
+    assert any("still running after the kernel stopped" in note for note in escaper.notes)
+    left = [p for p in psutil.process_iter(["cmdline"]) if "escaper-left-behind" in (p.info["cmdline"] or [])]
+    assert left == []
+    assert all(r.execution.get("stray_processes", 0) == 0 for r in graded["batch"].results if r.student != "escaper")
 
 
 def test_output_of_a_print_loop_is_capped(graded):

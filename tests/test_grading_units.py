@@ -176,6 +176,27 @@ def test_memory_watcher_kills_a_growing_process_tree():
         process.kill()
 
 
+def test_memory_watcher_counts_and_kills_marked_processes_outside_the_tree():
+    import os
+    import subprocess
+    import sys
+
+    from autograder.grading.limits import RUN_MARK, MemoryWatcher, marked_processes
+
+    env = {**os.environ, RUN_MARK: "unit-test-run"}
+    root = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env)
+    detached = subprocess.Popen([sys.executable, "-c", "import time; x = b'x' * 2**27; time.sleep(60)"],
+                                env=env, start_new_session=True)  # not a child of root
+    try:
+        assert {p.pid for p in marked_processes("unit-test-run")} == {root.pid, detached.pid}
+        with MemoryWatcher(root.pid, limit_mb=100, interval=0.02, mark="unit-test-run") as watcher:
+            detached.wait(timeout=30)
+            root.wait(timeout=30)
+        assert watcher.exceeded and watcher.peak_mb > 100
+    finally:
+        root.kill(), detached.kill()
+
+
 def test_ctrl_c_while_a_worker_starts_is_acted_on_once_it_is_recorded():
     import os
     import signal

@@ -6,7 +6,10 @@ notebook like nbgrader does, and in addition
 - watches the kernel's process tree with psutil and kills it when it passes the memory limit,
 - keeps at most `output_limit_kb` of output per cell while the cell runs,
 - when the kernel dies or the notebook runs out of time, marks the cells that did not run with an
-  error, so nbgrader scores those grade cells 0 and the cells that ran before still count.
+  error, so nbgrader scores those grade cells 0 and the cells that ran before still count,
+- marks the kernel's environment, so that processes the notebook started and detached from the
+  kernel's tree (a new session, a double fork) are counted against the memory limit and stopped
+  when the kernel ends.
 It writes what happened to `report_path` as an `ExecutionReport`.
 """
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import os
 import threading
 import time
+import uuid
 
 import psutil
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -33,13 +37,42 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
 
 
+RUN_MARK = "LABKIT_GRADING_RUN"   # environment variable every process of a grading kernel inherits
+
+
+def marked_processes(mark: str) -> list[psutil.Process]:
+    """Processes whose environment carries this run's mark: the kernel and whatever it started,
+    including processes that left its tree. Other accounts' processes cannot be read and are skipped."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(RUN_MARK) == mark:
+                found.append(process)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def stop_marked(mark: str) -> int:
+    """Kill what is left of a run (the kernel is already shut down); how many were found."""
+    left = marked_processes(mark)
+    for process in left:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(left, timeout=5)
+    return len(left)
+
+
 class MemoryWatcher:
-    """Poll a process tree's resident memory; kill the tree when it passes `limit_mb`."""
+    """Poll a process tree's resident memory; kill the tree when it passes `limit_mb`. With a run
+    `mark`, the processes carrying it count as part of the tree wherever they are."""
 
     CHILDREN_EVERY_S = 1.0   # listing children scans the whole process table: do it less often
 
-    def __init__(self, pid: int, limit_mb: float, interval: float = 0.05):
-        self.pid, self.limit_mb, self.interval = pid, limit_mb, interval
+    def __init__(self, pid: int, limit_mb: float, interval: float = 0.05, mark: str = ""):
+        self.pid, self.limit_mb, self.interval, self.mark = pid, limit_mb, interval, mark
         self.peak_mb = 0.0
         self.exceeded = False
         self._stop = threading.Event()
@@ -58,14 +91,21 @@ class MemoryWatcher:
 
     def tree(self) -> list[psutil.Process]:
         root = psutil.Process(self.pid)
-        return [root, *root.children(recursive=True)]
+        return [root, *self._others(root)]
+
+    def _others(self, root: psutil.Process) -> list[psutil.Process]:
+        """The root's descendants and, with a mark, every other marked process."""
+        others = {p.pid: p for p in root.children(recursive=True)}
+        if self.mark:
+            others.update({p.pid: p for p in marked_processes(self.mark) if p.pid != root.pid})
+        return list(others.values())
 
     def rss_mb(self) -> float:
         """Resident memory of the kernel and its children (the list refreshed every second)."""
         self._root = self._root or psutil.Process(self.pid)
         now = time.monotonic()
         if now - self._children_at >= self.CHILDREN_EVERY_S:
-            self._children = self._root.children(recursive=True)
+            self._children = self._others(self._root)
             self._children_at = now
         total = self._root.memory_info().rss
         for process in self._children:
@@ -136,15 +176,17 @@ class LimitedExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self.report = ExecutionReport()
+        mark = uuid.uuid4().hex
         self._started = time.monotonic()
         self._deadline = self._started + self.notebook_timeout + self.startup_timeout
         self._output_bytes: dict[int, int] = {}
         self.timeout_func = self._cell_timeout
         watcher = None
         try:
-            with self.setup_kernel():
+            with self.setup_kernel(env={**os.environ, RUN_MARK: mark}):
                 self._deadline = time.monotonic() + self.notebook_timeout  # from a ready kernel on
-                watcher = MemoryWatcher(self._kernel_pid(), self.memory_limit_mb, self.memory_poll_seconds)
+                watcher = MemoryWatcher(self._kernel_pid(), self.memory_limit_mb, self.memory_poll_seconds,
+                                        mark=mark)
                 with watcher:
                     self._run_cells(resources, watcher)
         except DeadKernelError:
@@ -152,6 +194,7 @@ class LimitedExecute(Execute):
             self._stop(self.report.stopped_at_cell or 0, MEMORY_LIMIT if watcher and watcher.exceeded
                        else KERNEL_DIED)
         finally:
+            self.report.stray_processes = stop_marked(mark)
             self.report.peak_memory_mb = round(watcher.peak_mb, 1) if watcher else 0.0
             self.report.seconds = round(time.monotonic() - self._started, 2)
             self._write_report()

@@ -74,6 +74,7 @@ class ExecutionReport(_Record):
     truncated_cells: list = field(default_factory=list)
     peak_memory_mb: float = 0.0
     seconds: float = 0.0
+    stray_processes: int = 0      # processes the notebook started that outlived its kernel (stopped)
 
 
 @dataclass

@@ -343,6 +343,11 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
             f"expected a notebook nbgrader can grade, found one it rejects ({reason}); "
             "start from the released notebook and copy your answers into it"))
     result.status, result.message = report.status, report.message
+    if report.stray_processes:
+        result.notes.append(
+            f"The notebook: expected every process it starts to end with it, found "
+            f"{report.stray_processes} still running after the kernel stopped; they were stopped. Hint: "
+            "wait for or stop the processes you start, or do not start any")
     cells = read_grades(api.coursedir.db_url, settings, submission.student)
     attach_errors(cells, autograded)
     result.cells = [cell.to_dict() for cell in cells]

@@ -53,15 +53,21 @@ def marked_processes(mark: str) -> list[psutil.Process]:
     return found
 
 
-def stop_marked(mark: str) -> int:
-    """Kill what is left of a run (the kernel is already shut down); how many were found."""
-    left = marked_processes(mark)
-    for process in left:
+def kill_all(processes: list[psutil.Process], wait: float = 5) -> None:
+    """Kill every process in the list (gone ones are skipped), then wait up to `wait` s for them."""
+    for process in processes:
         try:
             process.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(left, timeout=5)
+    if wait:
+        psutil.wait_procs(processes, timeout=wait)
+
+
+def stop_marked(mark: str) -> int:
+    """Kill what is left of a run (the kernel is already shut down); how many were found."""
+    left = marked_processes(mark)
+    kill_all(left)
     return len(left)
 
 
@@ -133,11 +139,7 @@ class MemoryWatcher:
             processes = self.tree()
         except psutil.Error:
             return
-        for process in reversed(processes):
-            try:
-                process.kill()
-            except psutil.Error:
-                pass
+        kill_all(processes[::-1], wait=0)  # the kernel's death is seen by the notebook client
 
 
 DEFERRED_NOTE = ("This check is made outside the notebook by the grader: the saved model is loaded "

@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 
 from autograder.grading import feedback, gradebook, inputs, report, warm, worker
+from autograder.grading.limits import kill_all
 from autograder.grading.results import GRADING_ERROR, OK, TIMED_OUT, GradeResult, Submission
 from autograder.grading.worker import Task, file_sha256, score, zero_cells
 
@@ -72,12 +73,7 @@ def kill_tree(pid: int) -> None:
         processes = [*root.children(recursive=True), root]
     except psutil.Error:
         return
-    for process in processes:
-        try:
-            process.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(processes, timeout=5)
+    kill_all(processes)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from autograder.data.layout import file_sha256
+from autograder.digest import file_sha256
 
 FETCH_COMMAND = "labkit fetch"
 RECORD_SUFFIX = ".sha256"

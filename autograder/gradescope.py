@@ -127,10 +127,6 @@ def bundle_files(settings) -> list[tuple[Path, str]]:
     ]
 
 
-def layout_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def _add_text(archive: zipfile.ZipFile, name: str, text: str, executable: bool = False) -> str:
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -152,6 +148,7 @@ def _add_file(archive: zipfile.ZipFile, path: Path, name: str) -> str:
 def build_bundle(settings, out: str | Path, say=print) -> Path:
     """Write the autograder zip for the configured assignment; returns its path."""
     from autograder import __version__
+    from autograder.grading.gradebook import source_sha256
     from autograder.grading_tests import plan as plans
     from autograder.prepare import prepare
 
@@ -177,7 +174,7 @@ def build_bundle(settings, out: str | Path, say=print) -> Path:
             "autograded_points": plan.total, "manual_points": sum(manual.values()),
             "points_by_activity": {str(a): p for a, p in sorted(plan.points_by_activity().items())},
             "manual_activities": sorted(manual), "plan_sha256": plan.sha256(),
-            "source_sha256": layout_sha256(settings.source_dir / settings.notebook_name),
+            "source_sha256": source_sha256(settings),
             "hidden_images": sum(1 for name in digests if "/hidden_test/" in name),
             "files": digests,
         }

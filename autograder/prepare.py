@@ -12,6 +12,7 @@ from pathlib import Path
 
 from autograder import __version__
 from autograder.data import layout
+from autograder.digest import file_sha256
 from autograder.models import BASE_RECIPE
 
 MANIFEST = "manifest.json"
@@ -81,8 +82,8 @@ def is_current(settings, manifest: dict | None = None) -> bool:
         return (
             layout.folder_fingerprint(settings.hidden_test_dir) == manifest["hidden_fingerprint"]
             and layout.folder_fingerprint(assets["train"]) == manifest["train_fingerprint"]
-            and layout.file_sha256(settings.reference_base) == manifest["base_file_sha256"]
-            and layout.file_sha256(assets["base"]) == manifest["base_file_sha256"]
+            and file_sha256(settings.reference_base) == manifest["base_file_sha256"]
+            and file_sha256(assets["base"]) == manifest["base_file_sha256"]
             and json.loads(assets["settings"].read_text()) == settings.student_view()
         )
     except (OSError, ValueError, KeyError):
@@ -144,7 +145,7 @@ def prepare(settings, force: bool = False, say=print) -> dict:
         "hidden_fingerprint": layout.folder_fingerprint(settings.hidden_test_dir),
         "hidden_files": layout.listing(settings.hidden_test_dir),
         "base_weights_sha256": weights_checksum(base),
-        "base_file_sha256": layout.file_sha256(settings.reference_base),
+        "base_file_sha256": file_sha256(settings.reference_base),
         **facts,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -155,6 +155,11 @@ def verify(model_path, settings=None) -> VerifyResult:
     return VerifyResult(accuracy >= threshold and matches, accuracy, threshold, matches, classes, None)
 
 
+def not_verified(settings, error: str) -> VerifyResult:
+    """The result when the verification process itself failed (timed out, crashed)."""
+    return VerifyResult(False, None, settings.accuracy_threshold, None, [], error)
+
+
 def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyResult:
     """Run `python -m autograder.verify` in a fresh process and return its result."""
     from autograder import config
@@ -165,12 +170,11 @@ def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyRes
     # the child reads the same cache as `settings`, whatever the environment says
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
            "LABKIT_CACHE": str(settings.cache_dir)}
-    failed = VerifyResult(False, None, settings.accuracy_threshold, None, [], None)
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
                              stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return VerifyResult(**{**failed.to_dict(), "error": f"verification timed out after {timeout:g} s"})
+        return not_verified(settings, f"verification timed out after {timeout:g} s")
     for line in reversed(run.stdout.splitlines()):
         if line.startswith("{"):
             try:
@@ -178,8 +182,7 @@ def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyRes
             except (ValueError, TypeError):
                 break
     tail = " | ".join(run.stderr.strip().splitlines()[-3:])
-    return VerifyResult(**{**failed.to_dict(),
-                           "error": f"verification process ended with status {run.returncode}: {tail[:500]}"})
+    return not_verified(settings, f"verification process ended with status {run.returncode}: {tail[:500]}")
 
 
 class ForkedVerifier:
@@ -210,16 +213,15 @@ class ForkedVerifier:
             connection.send(verify(model_path, settings).to_dict())
 
     def verify(self, path, settings, timeout: float = 300) -> VerifyResult:
-        failed = VerifyResult(False, None, settings.accuracy_threshold, None, [], None)
         try:
             self._connection.send((str(Path(path).resolve()), settings))
             if not self._connection.poll(timeout):
-                return VerifyResult(**{**failed.to_dict(), "error": f"verification timed out after {timeout:g} s"})
+                return not_verified(settings, f"verification timed out after {timeout:g} s")
             return VerifyResult.from_dict(self._connection.recv())
         except (EOFError, OSError):
             self._process.join(5)
-            return VerifyResult(**{**failed.to_dict(), "error": (
-                f"verification process ended with status {self._process.exitcode} before answering")})
+            return not_verified(settings, f"verification process ended with status {self._process.exitcode} "
+                                "before answering")
         finally:
             self.close()
 

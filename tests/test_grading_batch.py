@@ -71,9 +71,11 @@ def build_submissions(release, folder):
     test.cell_type = "markdown"
     test.pop("outputs"), test.pop("execution_count")
     write("retyped", retyped)
-    edited = helpers.solved(release, a02_squares="squares = [1, 2]")  # wrong, and the check made to pass
+    # a wrong answer, and its check cell rewritten by the student so that it would pass: nbgrader
+    # restores the check, so the expected total (3) leaves out the check's 3 points
+    edited = helpers.solved(release, a02_squares="squares = [1, 2]")
     test = next(c for c in edited.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "a02_squares_test")
-    test.source = "assert True  # the check, rewritten"
+    test.source = "pass  # the student's rewrite of the check"
     write("edited", edited)
     write("escaper", helpers.solved(release, a02_squares=ESCAPER + helpers.SOLUTIONS["a02_squares"]))
     bulky = helpers.solved(release)

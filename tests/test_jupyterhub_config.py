@@ -37,7 +37,8 @@ asyncio.run(main())
 
 
 def sample_config() -> str:
-    section = DOC.read_text()[DOC.read_text().index("## Sample `jupyterhub_config.py`"):]
+    text = DOC.read_text()
+    section = text[text.index("## Sample `jupyterhub_config.py`"):]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.digest import file_sha256
+
 # An image is either an array to encode as PNG or an existing file to copy.
 Image = np.ndarray | Path
 Labelled = dict[str, list[tuple[str, Image]]]
@@ -71,14 +73,6 @@ def write_class_folders(classes: Labelled, destination: Path) -> None:
 def listing(folder: Path) -> list[str]:
     """Sorted relative paths of every file under `folder` (class/file)."""
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def folder_fingerprint(folder: Path) -> str:

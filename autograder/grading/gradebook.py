@@ -5,10 +5,10 @@ merged gradebook, one student at a time, so SQLite never sees two writers.
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
+from autograder.digest import file_sha256
 from autograder.grading.results import CellGrade, GradeResult
 
 
@@ -21,7 +21,7 @@ def source_notebook(settings) -> Path:
 
 
 def source_sha256(settings) -> str:
-    return hashlib.sha256(source_notebook(settings).read_bytes()).hexdigest()
+    return file_sha256(source_notebook(settings))
 
 
 def make_template(settings, scratch: Path) -> Path:

@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from autograder.grading.results import OK, GradeResult
+from autograder.grading.results import ALTERED, GradeResult
 
 
 def activity_columns(settings) -> list[str]:
@@ -52,7 +52,7 @@ def class_tables(results: list[GradeResult], settings):
                           ("status", "left"), ("verified", "left")]:
         students.add_column(name, justify=justify)
     for result in sorted(results, key=lambda r: r.student):
-        style = "red" if result.failed else None if result.status == OK else "yellow"
+        style = "red" if result.failed else ("yellow" if result.status == ALTERED else None)
         students.add_row(result.student, f"{result.total:g} / {result.max_total:g}", f"{result.percent:.1f}",
                          result.letter, result.status, (result.verify or {}).get("status", "not run"),
                          style=style)

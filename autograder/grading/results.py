@@ -7,7 +7,7 @@ from pathlib import Path
 
 # Statuses a student's row can carry, best first.
 OK = "ok"
-ALTERED = "altered cells"   # graded, but graded cells were deleted, duplicated or retyped
+ALTERED = "altered cells"   # graded, but given cells were deleted, duplicated, retyped or edited
 TIMED_OUT = "timed out"
 KERNEL_DIED = "kernel died"
 MEMORY_LIMIT = "memory limit"

@@ -14,6 +14,11 @@ GRADER_SIDE_ERRORS = ("hidden test split", "configuration:", "verification proce
                       "verification timed out")
 
 
+def time_limit(settings) -> float:
+    """Seconds the verification of one saved model may take."""
+    return max(60, settings.cell_timeout)
+
+
 def run(autograded_notebook: Path, settings, verifier=None) -> dict:
     """Verify the saved model next to the autograded notebook in a fresh process, as a dict: the
     `verifier` (a ForkedVerifier) if given, else a new interpreter.
@@ -32,7 +37,7 @@ def run(autograded_notebook: Path, settings, verifier=None) -> dict:
         return {"status": "failed", "ok": False, "accuracy": None, "base_matches_reference": None,
                 "threshold": settings.accuracy_threshold, "error": f"no saved model at {settings.saved_model_file}"}
     try:
-        timeout = max(60, settings.cell_timeout)
+        timeout = time_limit(settings)
         verified = (verifier.verify(model, settings, timeout) if verifier is not None
                     else verify_in_subprocess(model, settings=settings, timeout=timeout))
         data = verified.to_dict()

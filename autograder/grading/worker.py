@@ -9,7 +9,6 @@ feedback with a summary on top, copy the outputs out.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,10 +20,10 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import config, nbgrader_setup
+from autograder import config, digest, nbgrader_setup
 from autograder.grading import feedback, gradebook, verification
 from autograder.grading.results import (
-    ALTERED, BAD_NOTEBOOK, GRADING_ERROR, NOT_GRADED, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport,
+    ALTERED, BAD_NOTEBOOK, GRADING_ERROR, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport,
     GradeResult, Submission, activity_of)
 
 MAX_NOTEBOOK_MB = 64   # a notebook file larger than this is refused before it is parsed
@@ -48,13 +47,8 @@ class Task:
 
 
 def file_sha256(path: str | Path | None) -> str:
-    if not path or not Path(path).is_file():
-        return ""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """The submitted file's sha256, or "" when there is no file."""
+    return digest.file_sha256(path) if path and Path(path).is_file() else ""
 
 
 # --- checks on the submitted file, one property each -----------------------------------------

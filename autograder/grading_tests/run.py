@@ -8,7 +8,6 @@ Checks that judge the saved model (`hidden_accuracy`) run after the kernel is go
 which starts `autograder.verify` in a fresh one. Outcomes can be cached per (notebook, plan)."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder.digest import file_sha256
 from autograder.grading_tests.plan import GradedProperty, Plan
 
 PROBE_MARK = "# graded at this place: "
@@ -58,10 +58,6 @@ class Graded:
     def from_dict(cls, values: dict) -> "Graded":
         values = {k: v for k, v in values.items() if k != "version"}
         return cls(**values)
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # --- the notebook that runs ------------------------------------------------------------------

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import psutil
 
-from autograder.grading import feedback, gradebook, inputs, report, warm, worker
+from autograder.grading import feedback, gradebook, inputs, report, verification, warm, worker
 from autograder.grading.limits import kill_all
-from autograder.grading.results import GRADING_ERROR, OK, TIMED_OUT, GradeResult, Submission
+from autograder.grading.results import GRADING_ERROR, TIMED_OUT, GradeResult, Submission
 from autograder.grading.worker import Task, file_sha256, score, zero_cells
 
 STARTUP_MARGIN_S = 120   # worker start, nbgrader's sanitizing and feedback, on top of the notebook limit
@@ -77,19 +77,21 @@ def kill_tree(pid: int) -> None:
 
 
 @contextlib.contextmanager
-def ctrl_c_deferred():
-    """Hold a Ctrl-C back until the block is done, then act on it as usual (main thread only)."""
+def ctrl_c_as_flag():
+    """While grading, Ctrl-C only sets the yielded flag, which the batch loop checks between steps.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be; inside a garbage
+    collection callback it is printed and dropped, and the batch would run on. A flag is never lost,
+    and a worker being started is never left half-started. Outside the main thread: a flag never set."""
+    pressed = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield pressed
         return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
+    previous = signal.signal(signal.SIGINT, lambda *args: pressed.set())
     try:
-        yield
+        yield pressed
     finally:
         signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(*caught[0])
 
 
 class Batch:
@@ -161,7 +163,7 @@ class Batch:
                   str(folder / f"{submission.student}.worker.log")))
         process.start()
         limit = self.settings.notebook_timeout + STARTUP_MARGIN_S
-        limit += max(60, self.settings.cell_timeout) if self.verify else 0
+        limit += verification.time_limit(self.settings) if self.verify else 0
         return {"submission": submission, "task": task, "process": process,
                 "deadline": time.monotonic() + limit, "limit": limit}
 
@@ -204,15 +206,17 @@ class Batch:
             self.gradebook_problems.append(f"{result.student}: the gradebook has no cells {missing}; "
                                            f"run `nbgrader generate_assignment {self.settings.assignment}`")
 
-    def run(self, queue: list[Submission], on_done) -> list[GradeResult]:
+    def run(self, queue: list[Submission], on_done, interrupted: threading.Event) -> list[GradeResult]:
+        """Grade the queue, `jobs` at a time; KeyboardInterrupt once `interrupted` is set."""
         results, running = [], []
         pending = list(queue)
         try:
             while pending or running:
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
                 while pending and len(running) < self.jobs:
-                    with ctrl_c_deferred():  # a worker started is always in `running`, to be stopped
-                        running.append(self.launch(pending.pop(0)))
-                time.sleep(0.1)
+                    running.append(self.launch(pending.pop(0)))
+                interrupted.wait(0.1)
                 for job in list(running):
                     over = time.monotonic() > job["deadline"]
                     if job["process"].is_alive() and not over:
@@ -256,8 +260,8 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     batch_report = BatchReport(out=out, skipped=[s for s, r in done.items() if r is not None])
     if batch_report.skipped:
         console.print(f"Already graded, skipped: {len(batch_report.skipped)} (use --force to regrade).")
-    with _progress(console, len(queue), progress) as advance:
-        graded = batch.run(queue, advance)
+    with _progress(console, len(queue), progress) as advance, ctrl_c_as_flag() as interrupted:
+        graded = batch.run(queue, advance, interrupted)
     batch_report.graded = [r.student for r in graded]
     by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
     batch_report.results = [by_student[s.student] for s in found]

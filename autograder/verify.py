@@ -186,57 +186,30 @@ def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyRes
 
 
 class ForkedVerifier:
-    """A verification process forked in advance, which verifies one saved model when asked.
-
-    Fork it before any student code runs (and before the process starts threads): the child is then
-    a fresh process that has done nothing but inherit imported modules, so it skips the seconds a
-    new interpreter spends importing TensorFlow. Answers like `verify_in_subprocess`."""
+    """A verification process forked in advance (see autograder.forked), which verifies one saved
+    model when asked; answers like `verify_in_subprocess`."""
 
     def __init__(self):
-        import multiprocessing
+        from autograder.forked import ForkedCall
 
-        context = multiprocessing.get_context("fork")
-        self._connection, child_end = context.Pipe()
-        self._process = context.Process(target=self._serve, args=(child_end,), daemon=True,
-                                        name="labkit-verifier")
-        self._process.start()
-        child_end.close()
-
-    @staticmethod
-    def _serve(connection) -> None:
-        try:
-            request = connection.recv()
-        except EOFError:  # closed without a request: nothing to verify
-            return
-        if request is not None:
-            model_path, settings = request
-            connection.send(verify(model_path, settings).to_dict())
+        self._call = ForkedCall("labkit-verifier")
 
     def verify(self, path, settings, timeout: float = 300) -> VerifyResult:
+        from autograder.forked import ProcessFailed
+
         try:
-            self._connection.send((str(Path(path).resolve()), settings))
-            if not self._connection.poll(timeout):
-                return not_verified(settings, f"verification timed out after {timeout:g} s")
-            return VerifyResult.from_dict(self._connection.recv())
-        except (EOFError, OSError):
-            self._process.join(5)
-            return not_verified(settings, f"verification process ended with status {self._process.exitcode} "
-                                "before answering")
-        finally:
-            self.close()
+            answer = self._call.call("autograder.verify:verify_to_dict", str(Path(path).resolve()), settings,
+                                     timeout=timeout)
+        except ProcessFailed as failure:  # "verification timed out ..." / "verification process ended ..."
+            return not_verified(settings, f"verification {failure}")
+        return VerifyResult.from_dict(answer)
 
     def close(self) -> None:
-        """Stop the process (unused, finished or hung) and release its pipe."""
-        try:
-            if self._process.is_alive():
-                self._connection.send(None)
-                self._process.join(1)
-        except OSError:
-            pass
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(5)
-        self._connection.close()
+        self._call.close()
+
+
+def verify_to_dict(model_path, settings) -> dict:
+    return verify(model_path, settings).to_dict()
 
 
 def main(argv=None) -> int:

@@ -189,11 +189,11 @@ answers = {name: ForkedVerifier().verify(f"{saved}/{name}", settings, timeout=24
            for name in ("good.keras", "guessing.keras", "missing.keras")}
 answers["slow"] = ForkedVerifier().verify(f"{saved}/good.keras", settings, timeout=0.01).to_dict()
 crashed = ForkedVerifier()
-crashed._process.kill()
+crashed._call._process.kill()
 answers["crashed"] = crashed.verify(f"{saved}/good.keras", settings).to_dict()
 unused = ForkedVerifier()
 unused.close()
-answers["unused_alive"] = unused._process.is_alive()
+answers["unused_alive"] = unused._call._process.is_alive()
 print(json.dumps(answers))
 """
 

@@ -23,9 +23,10 @@ import uuid
 import psutil
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Float, Integer, Unicode
+from traitlets import Dict, Float, Integer, Unicode
 
 from nbgrader.preprocessors import Execute
+from autograder.grading.scrub import scrub
 from autograder.grading.results import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, ExecutionReport
 
 UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
@@ -156,11 +157,15 @@ class LimitedExecute(Execute):
     report_path = Unicode("", help="where to write the ExecutionReport as JSON").tag(config=True)
     deferred_call = Unicode("", help="a check call that the grader's own out-of-kernel verification "
                             "decides; grade cells calling it run a stand-in instead").tag(config=True)
+    capture = Dict({}, help="grade_id -> the names its checks read; before such a grade cell runs, the "
+                   "kernel writes them into the capture folder for the judge outside it").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         """Run a cell; a grade cell whose check is verified outside the kernel runs a stand-in (the
         grader decides its points from the fresh-process verification, so it is not done twice)."""
         meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.get("cell_type") == "code" and meta.get("grade") and meta.get("grade_id") in self.capture:
+            self._capture(cell, meta["grade_id"])
         if not (self.deferred_call and meta.get("grade") and self.deferred_call in cell.get("source", "")):
             return super().preprocess_cell(cell, resources, index)
         original = cell.source
@@ -169,6 +174,18 @@ class LimitedExecute(Execute):
             return super().preprocess_cell(cell, resources, index)
         finally:
             cell.source = original
+
+    def _capture(self, cell, grade_id: str) -> None:
+        """Have the kernel write the names this grade cell reads (see autograder.handoff), silently,
+        within the cell's time limit; what it writes is judged outside the kernel later."""
+        names = tuple(self.capture[grade_id])
+        code = ('__import__("autograder.handoff.capture", fromlist=["capture"])'
+                f".capture({grade_id!r}, {names!r}, globals())")
+        try:
+            msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+            self.wait_for_reply(msg_id, cell)
+        except CellTimeoutError:
+            pass  # the kernel was interrupted; the judge finds no capture for this cell
 
     def preprocess(self, nb, resources=None, km=None):
         """Run every cell within the limits, then record what happened."""
@@ -197,6 +214,8 @@ class LimitedExecute(Execute):
                        else KERNEL_DIED)
         finally:
             self.report.stray_processes = stop_marked(mark)
+            working_copy = (resources or {}).get("metadata", {}).get("path")
+            self.report.removed_files = scrub(working_copy) if working_copy else []
             self.report.peak_memory_mb = round(watcher.peak_mb, 1) if watcher else 0.0
             self.report.seconds = round(time.monotonic() - self._started, 2)
             self._write_report()

@@ -75,6 +75,7 @@ class ExecutionReport(_Record):
     peak_memory_mb: float = 0.0
     seconds: float = 0.0
     stray_processes: int = 0      # processes the notebook started that outlived its kernel (stopped)
+    removed_files: list = field(default_factory=list)  # links and special files left in the working copy
 
 
 @dataclass

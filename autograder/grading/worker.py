@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 
 from autograder import config, digest, nbgrader_setup
-from autograder.grading import feedback, gradebook, verification
+from autograder.forked import ForkedCall
+from autograder.grading import feedback, gradebook, judging, verification
 from autograder.grading.results import (
     ALTERED, BAD_NOTEBOOK, GRADING_ERROR, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport,
     GradeResult, Submission, activity_of)
@@ -170,7 +171,8 @@ def lay_out_course(task: Task, settings, submission: Submission) -> Path:
 DEFERRED_CALL = "checks.hidden_accuracy("
 
 
-def nbgrader_config(settings, root: Path, report_path: Path, defer_verification: bool = False):
+def nbgrader_config(settings, root: Path, report_path: Path, defer_verification: bool = False,
+                    capture: dict | None = None):
     """nbgrader's configuration for the private course: the course's own, plus the limits."""
     from traitlets.config import Config
     from nbgrader.converters import Autograde
@@ -192,6 +194,7 @@ def nbgrader_config(settings, root: Path, report_path: Path, defer_verification:
     c.LimitedExecute.output_limit_kb = settings.output_limit_kb
     c.LimitedExecute.report_path = str(report_path)
     c.LimitedExecute.deferred_call = DEFERRED_CALL if defer_verification else ""
+    c.LimitedExecute.capture = capture or {}
     return c
 
 
@@ -270,7 +273,7 @@ def score(result: GradeResult, settings) -> None:
 
 # --- the steps -------------------------------------------------------------------------------
 
-def grade(task: Task, verifier=None) -> GradeResult:
+def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
     """Grade the task's submission; never raises for a problem with the submission itself.
     `verifier`: a ForkedVerifier for the saved model (else a new process is started for it)."""
     started = time.monotonic()
@@ -291,7 +294,7 @@ def grade(task: Task, verifier=None) -> GradeResult:
         altered = cell_notes(notebook, source_cells, grade_cell_ids)
         result.notes = list(altered)
         del notebook
-        page = autograde(task, settings, submission, result, verifier)
+        page = autograde(task, settings, submission, result, verifier, judge_call)
         if altered and result.status == OK:
             result.status = ALTERED
             result.message = f"{len(altered)} change{'s' if len(altered) > 1 else ''} to graded cells: {altered[0]}"
@@ -314,14 +317,20 @@ def zero_cells(result: GradeResult, template_db: str, settings) -> None:
                                   error="not graded").to_dict() for c in notebook.grade_cells]
 
 
-def autograde(task: Task, settings, submission: Submission, result: GradeResult, verifier=None) -> str | None:
-    """nbgrader's autograde on the private course, then verification; fills `result` and returns
-    nbgrader's feedback page."""
+def autograde(task: Task, settings, submission: Submission, result: GradeResult, verifier=None,
+              judge_call=None) -> str | None:
+    """nbgrader's autograde on the private course, then the judgment outside the kernel and the
+    verification of the saved model; fills `result` and returns nbgrader's feedback page."""
     from nbgrader.apps import NbGraderAPI
 
+    from autograder.grading_tests import plan as plans
+
+    judge_call = judge_call or ForkedCall("labkit-judge")  # before nbgrader starts any thread
+    plan = plans.from_settings(settings)
     root = lay_out_course(task, settings, submission)
     report_path = root / "execution.json"
-    api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify))
+    api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify,
+                                             capture=judging.capture_names(plan)))
     outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
     log_dir = Path(task.out_dir) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -342,6 +351,10 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
             f"The notebook: expected every process it starts to end with it, found "
             f"{report.stray_processes} still running after the kernel stopped; they were stopped. Hint: "
             "wait for or stop the processes you start, or do not start any")
+    if report.removed_files:
+        result.notes.append(
+            f"The notebook: expected only ordinary files in its folder, found links or special files "
+            f"({', '.join(report.removed_files[:3])}); the grader removed them without reading them")
     cells = read_grades(api.coursedir.db_url, settings, submission.student)
     attach_errors(cells, autograded)
     result.cells = [cell.to_dict() for cell in cells]
@@ -349,13 +362,19 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(autograded, keep / settings.notebook_name)
     result.autograded_notebook = str(keep / settings.notebook_name)
-    # the verifier's own process runs while nbgrader writes the feedback page
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        verifying = pool.submit(verification.run, autograded, settings, verifier) if task.verify else None
+    capture, lab, notes = judging.hand_over(autograded.parent, settings, root / "judge")
+    result.notes.extend(notes)
+    # the judge and the verifier, each its own fresh process, run while nbgrader writes the feedback page
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        verifying = (pool.submit(verification.run, lab / settings.notebook_name, settings, verifier)
+                     if task.verify else None)
+        judged = pool.submit(judging.judge, judge_call, plan, capture, lab, settings)
         page = feedback.nbgrader_feedback(settings, root, submission.student)
+        outcomes, failure = judged.result()
         if verifying is not None:
             result.verify = verifying.result()
-    if verification.apply(result, settings, deferred=task.verify):
+    changed = judging.apply(result, outcomes, failure, set(judging.capture_names(plan)))
+    if verification.apply(result, settings, deferred=task.verify) or changed:
         gradebook.store(api.coursedir.db_url, settings, result)
         page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals
     return page
@@ -366,12 +385,15 @@ def main(argv: list[str] | None = None) -> int:
     task = Task(**json.loads(Path(argv[0]).read_text()))
     os.environ.setdefault("MPLBACKEND", "Agg")
     verifier = None
-    if task.verify:  # forked first, while this process is single-threaded and has run nothing
+    # forked first, while this process is single-threaded and has run nothing
+    judge_call = ForkedCall("labkit-judge")
+    if task.verify:
         from autograder.verify import ForkedVerifier
         verifier = ForkedVerifier()
     try:
-        result = grade(task, verifier)
+        result = grade(task, verifier, judge_call)
     finally:
+        judge_call.close()
         if verifier is not None:
             verifier.close()
     partial = Path(task.result_path + ".partial")

@@ -1,0 +1,94 @@
+"""Points decided outside the kernel: hand-over, judging in a fresh process, and the gradebook's say.
+
+The kernel only leaves values behind (autograder.handoff.capture); here the grader copies them out
+of the working copy without following links, has a process that the student's code never touched
+judge every grade cell from them, and lets that judgment decide the cells' points. Where the
+notebook's own check said otherwise, the feedback says so."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from autograder.grading.results import CellGrade, GradeResult
+from autograder.handoff import capture as handoff_capture
+from autograder.handoff import judge as handoff_judge
+from autograder.handoff import safe_copy
+
+JUDGE_TARGET = "autograder.handoff.judge:judge"
+
+
+def capture_names(plan) -> dict[str, list[str]]:
+    """grade_id -> names, for every grade cell that the judge decides (LimitedExecute.capture)."""
+    return {prop.grade_id: list(prop.names) for prop in plan.properties if not prop.outside_kernel}
+
+
+def time_limit(settings) -> float:
+    """Seconds the judging of one notebook may take (it replays checks that train one step)."""
+    return max(120.0, 2.0 * settings.cell_timeout)
+
+
+def hand_over(working_copy: Path, settings, target: Path) -> tuple[Path, Path, list[str]]:
+    """(capture folder, lab folder, notes) in `target`, copied from the ended kernel's working copy."""
+    capture = target / "capture"
+    notes = []
+    try:
+        skipped = safe_copy.copy_tree(working_copy / handoff_capture.FOLDER, capture)
+    except safe_copy.CopyLimit as limit:
+        shutil.rmtree(capture, ignore_errors=True)   # nothing of it is judged
+        capture.mkdir(parents=True)
+        skipped = []
+        notes.append(f"The notebook: expected the values it leaves for grading to fit the grader's limit, "
+                     f"found {limit}; they were not judged")
+    if skipped:
+        notes.append(f"The notebook: links or special files in the grading folder were not read "
+                     f"({', '.join(skipped[:3])})")
+    saved = target / "saved_model" / settings.saved_model_file
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.unlink(missing_ok=True)
+    safe_copy.copy_file(working_copy / settings.saved_model_file, saved)
+    lab = handoff_judge.lab_folder(settings, saved if saved.is_file() else None, target / "lab")
+    return capture, lab, notes
+
+
+def judge(call, plan, capture: Path, lab: Path, settings) -> tuple[dict, str]:
+    """(grade_id -> outcome dict, "") from the forked judge `call`, or ({}, why it failed)."""
+    from autograder.forked import ProcessFailed
+
+    try:
+        return call.call(JUDGE_TARGET, plan.to_dict(), str(capture), str(lab), timeout=time_limit(settings)), ""
+    except ProcessFailed as failure:
+        return {}, f"the judging process {failure}"
+    except Exception as error:  # the judge's own failure: reported, never fatal for the batch
+        return {}, f"{type(error).__name__}: {error}"
+
+
+def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str]) -> bool:
+    """Every judged cell's points from the outside judgment (0 when judging failed); True if any
+    cell changed. Disagreements with the notebook's own check are noted for the student."""
+    cells = [CellGrade.from_dict(c) for c in result.cells]
+    changed, disagreements = False, []
+    for cell in cells:
+        if cell.grade_id not in judged_ids or cell.needs_manual_grade:
+            continue
+        outcome = outcomes.get(cell.grade_id)
+        passed = bool(outcome and outcome.get("passed"))
+        message = (outcome or {}).get("message", "") if outcome else f"could not be judged ({failure})"
+        points = cell.max_points if passed else 0.0
+        if passed != cell.passed:
+            disagreements.append(cell.grade_id)
+        if points != cell.points or passed != cell.passed:
+            changed = True
+        cell.points, cell.passed = points, passed
+        cell.error = "" if passed else (message or cell.error)
+    if failure:
+        result.notes.append(f"The notebook: the grader could not judge its checks outside the notebook "
+                            f"({failure}); ask your instructor to regrade")
+    for grade_id in disagreements:
+        cell = next(c for c in cells if c.grade_id == grade_id)
+        verdict = "passes" if cell.passed else "fails"
+        result.notes.append(f"Activity {cell.activity}: the check '{grade_id}' {verdict} when the grader runs it "
+                            "outside your notebook on the values your notebook left, which differs from what "
+                            "the notebook showed; the grader's result counts"
+                            + (f" ({cell.error})" if cell.error else ""))
+    result.cells = [c.to_dict() for c in cells]
+    return changed

@@ -221,6 +221,29 @@ def template_cells(db_path: str, settings) -> tuple[dict[str, str], set[str]]:
                 {c.name for c in notebook.grade_cells})
 
 
+def template_maxima(db_path: str, settings) -> dict[str, float]:
+    """grade_id -> the points the assignment gives that grade cell."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db_path}") as gradebook:
+        notebook = gradebook.find_notebook(settings.assignment, settings.assignment)
+        return {c.name: float(c.max_score) for c in notebook.grade_cells}
+
+
+def out_of_bounds(result: GradeResult, maxima: dict[str, float]) -> str:
+    """Why the result's points cannot be a grade (a cell above its points, a cell the assignment does
+    not have, a total above the maximum), else ''."""
+    for cell in map(CellGrade.from_dict, result.cells):
+        allowed = maxima.get(cell.grade_id)
+        if allowed is None:
+            return f"points recorded for '{cell.grade_id}', which is not a grade cell of the assignment"
+        if not (0.0 <= cell.points <= allowed + 1e-9) or abs(cell.max_points - allowed) > 1e-9:
+            return f"'{cell.grade_id}' has {cell.points:g} of {cell.max_points:g} points; the assignment gives {allowed:g}"
+    if result.total > sum(maxima.values()) + 1e-9:
+        return f"a total of {result.total:g} above the maximum {sum(maxima.values()):g}"
+    return ""
+
+
 def first_line(text: str) -> str:
     import re
     text = re.sub(r"\x1b\[[0-9;]*m", "", text or "").strip()
@@ -302,6 +325,11 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
         result.status, result.message = problem.status, problem.message
         zero_cells(result, task.template_db, settings)
     score(result, settings)
+    problem = out_of_bounds(result, template_maxima(task.template_db, settings))
+    if problem:  # never a grade: the instructor is told, and the student is graded again next run
+        result.status, result.message = GRADING_ERROR, f"grading error: {problem}"
+        zero_cells(result, task.template_db, settings)
+        score(result, settings)
     result.seconds = round(time.monotonic() - started, 2)
     feedback.write(result, settings, out, page)
     return result

@@ -4,6 +4,8 @@ The student's notebook runs in its own folder under the batch grader's limits (`
 cell and notebook time, memory, output). As nbgrader does at autograde time, locked cells get their
 source back and each grade cell is replaced by the source notebook's version, so every check runs at
 the cell's place in the notebook (a base checked right after activity 4 is judged before training).
+The kernel decides nothing: it runs in a copy of the notebook's folder, hands the values each grade
+cell reads to the grader (autograder.handoff), and a new process judges every cell from them.
 Checks that judge the saved model (`hidden_accuracy`) run after the kernel is gone, in this process,
 which starts `autograder.verify` in a fresh one. Outcomes can be cached per (notebook, plan)."""
 from __future__ import annotations
@@ -20,7 +22,7 @@ from autograder.digest import file_sha256
 from autograder.grading_tests.plan import GradedProperty, Plan
 
 PROBE_MARK = "# graded at this place: "
-CACHE_VERSION = 1
+CACHE_VERSION = 2   # 2: outcomes judged outside the kernel
 
 
 @dataclass
@@ -92,7 +94,7 @@ def grading_notebook(notebook, plan: Plan):
         if grade_id in properties:
             present.add(grade_id)
             cell = nbformat.v4.new_code_cell(probe_source(properties[grade_id]))
-            cell.metadata["nbgrader"] = {"grade_id": grade_id}
+            cell.metadata["nbgrader"] = {"grade_id": grade_id, "grade": True}
         elif grade_id in plan.locked:
             present.add(grade_id)
             cell = nbformat.v4.new_code_cell(plan.locked[grade_id], metadata=cell.metadata)
@@ -139,6 +141,37 @@ def not_run(prop: GradedProperty, why: str) -> Outcome:
     return Outcome(prop.grade_id, False, why)
 
 
+def judged_outside(plan: Plan, working_copy: Path, scratch: Path, settings) -> tuple[dict, Path]:
+    """(grade_id -> Outcome dict, lab folder): every in-kernel grade cell judged in a new process
+    from what the ended kernel left in `working_copy` (see autograder.handoff)."""
+    import subprocess
+    import sys
+
+    from autograder.grading import judging
+
+    capture, lab, _ = judging.hand_over(working_copy, settings, scratch / "judge")
+    plan_file, out = plan.write(scratch / "plan.json"), scratch / "judged.json"
+    run = subprocess.run([sys.executable, "-m", "autograder.handoff.judge", str(plan_file), str(capture),
+                          str(lab), str(out)], capture_output=True, text=True,
+                         timeout=judging.time_limit(settings))
+    if run.returncode != 0 or not out.is_file():
+        tail = " | ".join(run.stderr.strip().splitlines()[-2:])[:300]
+        return {p.grade_id: not_run(p, f"could not be judged outside the notebook ({tail})").to_dict()
+                for p in plan.properties if not p.outside_kernel}, lab
+    return json.loads(out.read_text()), lab
+
+
+def working_copy(notebook_folder: Path, target: Path) -> Path:
+    """A copy of the notebook's folder for the kernel to run in (links copied as what they point
+    to), so that nothing the notebook does changes the student's own folder."""
+    import shutil
+
+    shutil.copytree(notebook_folder, target, symlinks=False, ignore_dangling_symlinks=True,
+                    ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", ".labkit_capture",
+                                                  "__pycache__", ".pytest_cache"))
+    return target
+
+
 def outside_kernel(prop: GradedProperty, folder: Path, settings) -> Outcome:
     """A check of the saved model, run here (it starts `autograder.verify` in a fresh process)."""
     import contextlib
@@ -158,13 +191,15 @@ def outside_kernel(prop: GradedProperty, folder: Path, settings) -> Outcome:
 
 # --- running it -------------------------------------------------------------------------------
 
-def _executor(settings, report_path: Path):
+def _executor(settings, report_path: Path, plan: Plan):
+    from autograder.grading import judging
     from autograder.grading.limits import LimitedExecute
 
     return LimitedExecute(timeout=settings.cell_timeout, interrupt_on_timeout=True,
                           notebook_timeout=settings.notebook_timeout,
                           memory_limit_mb=settings.memory_limit_mb,
-                          output_limit_kb=settings.output_limit_kb, report_path=str(report_path))
+                          output_limit_kb=settings.output_limit_kb, report_path=str(report_path),
+                          capture=judging.capture_names(plan))
 
 
 def read_submission(path: Path):
@@ -197,21 +232,26 @@ def grade(notebook_path: str | Path, plan: Plan, settings) -> Graded:
     runnable, present = grading_notebook(notebook, plan)
     os.environ.setdefault("MPLBACKEND", "Agg")
     with tempfile.TemporaryDirectory(prefix="labkit-pytest-") as scratch:
-        report_path = Path(scratch) / "execution.json"
-        executor = _executor(settings, report_path)
-        executor.preprocess(runnable, {"metadata": {"path": str(path.parent)}})
+        scratch = Path(scratch)
+        report_path = scratch / "execution.json"
+        work = working_copy(path.parent, scratch / "work")
+        executor = _executor(settings, report_path, plan)
+        executor.preprocess(runnable, {"metadata": {"path": str(work)}})
         graded.execution = (json.loads(report_path.read_text()) if report_path.is_file()
                             else ExecutionReport(status="grading error").to_dict())
-    cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in runnable.cells
-             if cell.cell_type == "code"}
-    for prop in plan.properties:
-        if prop.outside_kernel:
-            outcome = outside_kernel(prop, path.parent, settings)
-        elif prop.grade_id not in present:
-            outcome = missing(prop)
-        else:
-            outcome = outcome_of(cells[prop.grade_id], NOISE_PATTERN)
-        graded.outcomes[prop.grade_id] = outcome.to_dict()
+        judged, lab = judged_outside(plan, work, scratch, settings)
+        cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in runnable.cells
+                 if cell.cell_type == "code"}
+        for prop in plan.properties:
+            if prop.outside_kernel:
+                outcome = outside_kernel(prop, lab, settings)
+            elif prop.grade_id not in present:
+                outcome = missing(prop)
+            else:  # the judge decides; the notebook's own output is kept for the student
+                shown = outcome_of(cells[prop.grade_id], NOISE_PATTERN)
+                outcome = Outcome(**judged[prop.grade_id]) if prop.grade_id in judged else shown
+                outcome.output = shown.output
+            graded.outcomes[prop.grade_id] = outcome.to_dict()
     graded.seconds = round(time.monotonic() - started, 2)
     return graded
 

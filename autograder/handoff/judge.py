@@ -106,3 +106,18 @@ def judge(plan_dict: dict, capture_root: str, lab: str) -> dict:
     root = Path(capture_root)
     return {prop.grade_id: judge_cell(prop, root, reference).to_dict()
             for prop in plan.properties if not prop.outside_kernel}
+
+
+def main(argv=None) -> int:
+    """python -m autograder.handoff.judge PLAN.json CAPTURE LAB OUT.json: judge in this new process."""
+    import json
+    import sys
+
+    plan_file, capture_root, lab, out = (argv if argv is not None else sys.argv[1:])[:4]
+    outcomes = judge(json.loads(Path(plan_file).read_text()), capture_root, lab)
+    Path(out).write_text(json.dumps(outcomes))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -74,7 +74,8 @@ def summary_html(result: GradeResult, settings) -> str:
         'margin:12px;background:#f6f7fb">'
         f"<h2>{html.escape(settings.assignment)}: {result.total:g} / {result.max_total:g} points "
         f"({result.percent:.1f} %), grade {html.escape(result.letter)}</h2>"
-        f"<p>Status: <b>{html.escape(result.status)}</b></p>"
+        f"<p>Status: <b>{html.escape(result.status)}</b>"
+        + ("" if result.sandboxed else " (not sandboxed: graded without the kit's sandbox)") + "</p>"
         + (f"<ul>{notes_html}</ul>" if notes_html else "")
         + '<table style="border-collapse:collapse" border="1" cellpadding="4">'
         "<tr><th>Activity</th><th>Points</th><th>What failed (expected / found / hint)</th></tr>"

@@ -25,6 +25,7 @@ def row(result: GradeResult, settings) -> dict:
         "status": result.status, "verified": verify.get("status", "not run"),
         "accuracy": "" if accuracy is None else f"{accuracy:.4f}",
         "message": " | ".join(m for m in [result.message, *result.notes] if m),
+        "sandbox": "sandboxed" if result.sandboxed else "not sandboxed",
     })
     return values
 
@@ -32,7 +33,7 @@ def row(result: GradeResult, settings) -> dict:
 def write_csv(results: list[GradeResult], settings, path: Path) -> Path:
     """grades.csv: one row per student, written atomically."""
     columns = ["student", *activity_columns(settings), "total", "percent", "letter", "status",
-               "verified", "accuracy", "message"]
+               "verified", "accuracy", "sandbox", "message"]
     partial = path.with_name(path.name + ".partial")
     with open(partial, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
@@ -47,15 +48,17 @@ def class_tables(results: list[GradeResult], settings):
     """Two rich tables: one row per student, and the class's mean per activity."""
     from rich.table import Table
 
-    students = Table(title=f"{settings.assignment}: {len(results)} submissions")
+    unsandboxed = sum(1 for r in results if not r.sandboxed)
+    warning = f" - {unsandboxed} NOT SANDBOXED (see SANDBOX in course_config.py)" if unsandboxed else ""
+    students = Table(title=f"{settings.assignment}: {len(results)} submissions{warning}")
     for name, justify in [("student", "left"), ("points", "right"), ("%", "right"), ("letter", "center"),
-                          ("status", "left"), ("verified", "left")]:
+                          ("status", "left"), ("verified", "left"), ("sandbox", "left")]:
         students.add_column(name, justify=justify)
     for result in sorted(results, key=lambda r: r.student):
         style = "red" if result.failed else ("yellow" if result.status == ALTERED else None)
         students.add_row(result.student, f"{result.total:g} / {result.max_total:g}", f"{result.percent:.1f}",
                          result.letter, result.status, (result.verify or {}).get("status", "not run"),
-                         style=style)
+                         "yes" if result.sandboxed else "[bold red]not sandboxed[/]", style=style)
     percents = [r.percent for r in results] or [0.0]
     letters = Counter(r.letter for r in results)
     order = [*settings.letter_grades, settings.fail_grade]

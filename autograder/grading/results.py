@@ -95,6 +95,7 @@ class GradeResult(_Record):
     cells: list = field(default_factory=list)         # CellGrade dicts
     verify: dict = field(default_factory=dict)
     execution: dict = field(default_factory=dict)
+    sandboxed: bool = False                           # the kernel ran in the sandbox (autograder.sandbox)
     submission_sha256: str = ""
     source_sha256: str = ""
     seconds: float = 0.0

@@ -306,6 +306,7 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
     out = Path(task.out_dir)
     result = GradeResult(student=submission.student, status=OK, source_sha256=task.source_sha256,
                          submission_sha256=file_sha256(submission.notebook))
+    result.sandboxed = bool(getattr(settings, "sandbox", False))
     source_cells, grade_cell_ids = template_cells(task.template_db, settings)
     try:
         if submission.problem:

@@ -1,0 +1,28 @@
+"""The sandbox every grading kernel starts in: bubblewrap, no network, its own pid namespace.
+
+A grading kernel runs the student's code, which is hostile (DESIGN section 8). Started through the
+kernelspec `labkit-sandbox`, its provisioner runs ipykernel under bubblewrap as an unprivileged
+uid that sees only /usr, the Python installation, the kit's package and its own working folder
+(the only place it can write besides a private /tmp), under a process-count limit and, where the
+machine allows, a cgroup memory limit. One module per job:
+
+    kernelspec   the kernelspec that names the provisioner, written where Jupyter finds it
+    provisioner  the jupyter_client provisioner that wraps the kernel command
+    command      the bubblewrap command line
+    environment  the kernel's environment (an allow-list)
+    workdir      handing the working folder to the kernel's uid and back
+    uids         one unprivileged uid per running kernel (when the grader is root)
+    cgroups      process and memory limits by cgroup, where the machine allows
+    preflight    start a tiny sandbox once; refuse with the cause and the fix if it fails
+    execute      nbgrader's Execute preprocessor, starting the sandboxed kernel
+    check        `labkit sandbox-check`: what a sandboxed kernel can and cannot reach
+"""
+from __future__ import annotations
+
+KERNEL_NAME = "labkit-sandbox"        # the kernelspec grading kernels start with
+PROVISIONER_NAME = "labkit-sandbox"   # its provisioner, registered in pyproject.toml
+
+from autograder.sandbox.kernelspec import ensure_kernelspec  # noqa: E402
+from autograder.sandbox.preflight import SandboxUnavailable, preflight  # noqa: E402
+
+__all__ = ["KERNEL_NAME", "PROVISIONER_NAME", "SandboxUnavailable", "ensure_kernelspec", "preflight"]

@@ -1,0 +1,51 @@
+"""The `labkit-sandbox` kernelspec, written under sys.prefix so that Jupyter finds it."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def spec() -> dict:
+    """kernel.json: this Python's ipykernel, started by the sandbox provisioner."""
+    from autograder.sandbox import KERNEL_NAME, PROVISIONER_NAME
+
+    return {
+        # no history database: a grading kernel never needs one, and HOME is a throw-away /tmp
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 "--HistoryManager.hist_file=:memory:"],
+        "display_name": f"Python 3 ({KERNEL_NAME})",
+        "language": "python",
+        # a SIGINT to the launcher would reach bubblewrap, not the kernel: interrupt by message
+        "interrupt_mode": "message",
+        "metadata": {"debugger": False, "kernel_provisioner": {"provisioner_name": PROVISIONER_NAME}},
+    }
+
+
+def folder() -> Path:
+    """Where the kernelspec lives: sys.prefix/share/jupyter/kernels/<name> (on Jupyter's path)."""
+    from autograder.sandbox import KERNEL_NAME
+
+    return Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+
+
+def ensure_kernelspec() -> Path:
+    """Write the kernelspec if it is missing or differs; return its folder. Idempotent.
+
+    KernelSpecManager.install_kernel_spec always deletes and copies the folder, which a kernel
+    starting at the same moment in another worker could find half-written; an atomic replace of
+    one file, only when it changes, cannot be seen half-done."""
+    target = folder()
+    text = json.dumps(spec(), indent=1) + "\n"
+    path = target / "kernel.json"
+    try:
+        if path.read_text() == text:
+            return target
+    except OSError:
+        pass
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / f".kernel.json.{os.getpid()}"
+    partial.write_text(text)
+    os.replace(partial, path)
+    return target

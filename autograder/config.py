@@ -48,6 +48,7 @@ class Settings:
     train_dir: str
     base_model_file: str
     saved_model_file: str
+    sandbox: bool = True          # grading kernels start in the sandbox (autograder.sandbox)
 
     # Derived places, so that no module builds them by hand.
     @property
@@ -245,6 +246,13 @@ def _profile(values) -> tuple[str, Path | None]:
     return profile, None
 
 
+def _bool(values, name, default: bool) -> bool:
+    value = values.get(name, default)
+    if not isinstance(value, bool):
+        raise _fail(name, "True or False", value)
+    return value
+
+
 def from_values(values: dict, path: Path) -> Settings:
     """Validate a mapping of course settings; `path` anchors relative paths."""
     profile, local_folder = _profile(values)
@@ -292,4 +300,5 @@ def from_values(values: dict, path: Path) -> Settings:
         train_dir=_relative(values, "TRAIN_DIR"),
         base_model_file=_relative(values, "BASE_MODEL_FILE"),
         saved_model_file=_relative(values, "SAVED_MODEL_FILE"),
+        sandbox=_bool(values, "SANDBOX", True),   # missing means the safe default
     )

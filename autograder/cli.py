@@ -7,6 +7,7 @@ import sys
 from autograder import config
 from autograder.data.folder import FolderError
 from autograder.fetch import FetchError
+from autograder.sandbox import SandboxUnavailable
 
 
 def _prepare(args) -> int:
@@ -112,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gradescope.register(commands)
     classroom.register(commands)
+    from autograder.sandbox import check
+
+    check.register(commands)
     return parser
 
 
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as error:
         print(f"labkit: configuration error: {error}", file=sys.stderr)
         return 2
-    except (FetchError, FolderError) as error:
+    except (FetchError, FolderError, SandboxUnavailable) as error:
         print(f"labkit: {error}", file=sys.stderr)
         return 1
 

@@ -23,6 +23,22 @@ def apply(c, settings) -> None:
     c.IgnorePattern.pattern = NOISE_PATTERN
     c.LimitOutput.max_lines = 200
     c.LimitOutput.max_traceback = 60
+    sandboxed_autograde(c, settings)
     from autograder.release import configure  # stubs that raise NotImplementedError with a hint
 
     configure(c)
+
+
+def sandboxed_autograde(c, settings) -> None:
+    """`nbgrader autograde` runs the student's notebook in the sandbox (autograder.sandbox), with
+    the course's memory limit as a hard limit where the machine allows; other commands keep the
+    plain kernel (`nbgrader validate` runs in students' servers, which may have no bubblewrap)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from autograder.sandbox.execute import SandboxedExecute
+
+    c.Autograde.autograde_preprocessors = [SandboxedExecute if pp is Execute else pp
+                                           for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+    c.SandboxedExecute.sandbox = settings.sandbox          # LimitedExecute, its subclass, follows it
+    c.SandboxedExecute.sandbox_memory_mb = settings.memory_limit_mb

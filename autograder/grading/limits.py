@@ -10,7 +10,8 @@ notebook like nbgrader does, and in addition
 - marks the kernel's environment, so that processes the notebook started and detached from the
   kernel's tree (a new session, a double fork) are counted against the memory limit and stopped
   when the kernel ends.
-It writes what happened to `report_path` as an `ExecutionReport`.
+It writes what happened to `report_path` as an `ExecutionReport`. Its kernel starts in the sandbox
+(autograder.sandbox) unless `sandbox` is off.
 """
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import Dict, Float, Integer, Unicode
 
-from nbgrader.preprocessors import Execute
 from autograder.grading.scrub import scrub
 from autograder.grading.results import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, ExecutionReport
+from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
+from autograder.sandbox.execute import SandboxedExecute
 
 UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
 
@@ -36,9 +38,6 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
     """An error output as a kernel would produce it."""
     return NotebookNode(output_type="error", ename=ename, evalue=evalue,
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
-
-
-RUN_MARK = "LABKIT_GRADING_RUN"   # environment variable every process of a grading kernel inherits
 
 
 def marked_processes(mark: str) -> list[psutil.Process]:
@@ -147,8 +146,8 @@ DEFERRED_NOTE = ("This check is made outside the notebook by the grader: the sav
                  "in a fresh process and evaluated on the hidden test images.")
 
 
-class LimitedExecute(Execute):
-    """nbgrader's Execute with a notebook deadline, a memory limit and an output cap."""
+class LimitedExecute(SandboxedExecute):
+    """nbgrader's Execute, sandboxed, with a notebook deadline, a memory limit and an output cap."""
 
     notebook_timeout = Integer(900, help="seconds for the whole notebook").tag(config=True)
     memory_limit_mb = Integer(2048, help="resident memory of the kernel's process tree").tag(config=True)
@@ -159,6 +158,11 @@ class LimitedExecute(Execute):
                             "decides; grade cells calling it run a stand-in instead").tag(config=True)
     capture = Dict({}, help="grade_id -> the names its checks read; before such a grade cell runs, the "
                    "kernel writes them into the capture folder for the judge outside it").tag(config=True)
+
+    def hard_memory_mb(self) -> int:
+        """The sandbox's cgroup limit sits above the watcher's: the watcher stops the kernel with a
+        clear status; the cgroup only catches memory that grows faster than the watcher looks."""
+        return self.memory_limit_mb + max(256, self.memory_limit_mb // 4)
 
     def preprocess_cell(self, cell, resources, index):
         """Run a cell; a grade cell whose check is verified outside the kernel runs a stand-in (the

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 
+from autograder import sandbox
 from autograder.grading import feedback, gradebook, inputs, report, verification, warm, worker
 from autograder.grading.limits import kill_all
 from autograder.grading.results import GRADING_ERROR, TIMED_OUT, GradeResult, Submission
@@ -183,6 +184,7 @@ class Batch:
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.is_file() else []
         result = GradeResult(student=submission.student, status=TIMED_OUT if timed_out else GRADING_ERROR,
                              source_sha256=self.source_sha, submission_sha256=file_sha256(submission.notebook))
+        result.sandboxed = bool(getattr(self.settings, "sandbox", False))
         result.message = (f"grading this notebook took longer than {limit:.0f} s and was stopped"
                           if timed_out else f"the grading process failed ({tail[0] if tail else 'no log'})")
         zero_cells(result, str(self.template_db), self.settings)
@@ -243,6 +245,8 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
 
     started = time.monotonic()
     tools_on_path()
+    if settings.sandbox:  # refuse with the cause and the fix before any student is graded
+        sandbox.preflight()
     console = console or Console(stderr=False)
     out = (Path(out) if out else default_out(settings)).resolve()  # workers run in another folder
     submissions = Path(submissions).resolve()

@@ -157,7 +157,7 @@ def judged_outside(plan: Plan, working_copy: Path, scratch: Path, settings) -> t
     if run.returncode != 0 or not out.is_file():
         tail = " | ".join(run.stderr.strip().splitlines()[-2:])[:300]
         return {p.grade_id: not_run(p, f"could not be judged outside the notebook ({tail})").to_dict()
-                for p in plan.properties if not p.outside_kernel}, lab
+                for p in plan.properties if judging.judged_outside(p)}, lab
     return json.loads(out.read_text()), lab
 
 
@@ -199,7 +199,7 @@ def _executor(settings, report_path: Path, plan: Plan):
                           notebook_timeout=settings.notebook_timeout,
                           memory_limit_mb=settings.memory_limit_mb,
                           output_limit_kb=settings.output_limit_kb, report_path=str(report_path),
-                          capture=judging.capture_names(plan))
+                          capture=judging.capture_names(plan), sandbox=settings.sandbox)
 
 
 def read_submission(path: Path):

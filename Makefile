@@ -8,9 +8,12 @@ BIN := $(VENV)/bin
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	@command -v dot >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
-	  else echo "Graphviz is needed for keras.utils.plot_model: sudo apt-get install graphviz"; exit 1; fi; }
+	@missing=""; command -v dot >/dev/null || missing=" graphviz"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Needed:$$missing (graphviz for keras.utils.plot_model, bubblewrap to sandbox grading kernels):"; \
+	    echo "  sudo apt-get install$$missing"; exit 1; fi; fi
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'

@@ -17,9 +17,16 @@ from autograder.handoff import safe_copy
 JUDGE_TARGET = "autograder.handoff.judge:judge"
 
 
+def judged_outside(prop) -> bool:
+    """The judge decides the grade cells made of the kit's checks. A test cell an instructor wrote
+    with plain asserts on the student's own functions reads values that cannot be handed over
+    without running the student's code in the grader, so nbgrader scores it in the kernel."""
+    return bool(prop.checks) and not prop.outside_kernel
+
+
 def capture_names(plan) -> dict[str, list[str]]:
     """grade_id -> names, for every grade cell that the judge decides (LimitedExecute.capture)."""
-    return {prop.grade_id: list(prop.names) for prop in plan.properties if not prop.outside_kernel}
+    return {prop.grade_id: list(prop.names) for prop in plan.properties if judged_outside(prop)}
 
 
 def time_limit(settings) -> float:

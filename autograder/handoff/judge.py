@@ -104,8 +104,10 @@ def judge(plan_dict: dict, capture_root: str, lab: str) -> dict:
     os.chdir(lab)
     reference = rebuild.Reference(Path(lab))
     root = Path(capture_root)
+    from autograder.grading.judging import judged_outside
+
     return {prop.grade_id: judge_cell(prop, root, reference).to_dict()
-            for prop in plan.properties if not prop.outside_kernel}
+            for prop in plan.properties if judged_outside(prop)}
 
 
 def main(argv=None) -> int:

@@ -63,12 +63,25 @@ def _read(path: str) -> str:
         return ""
 
 
+def _has_sys_admin() -> bool:
+    for line in _read("/proc/self/status").splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) & (1 << 21))   # CAP_SYS_ADMIN is bit 21
+    return False
+
+
 def _refusal(bwrap: str, said: str) -> str:
     """The message for a bubblewrap that is installed but cannot make the sandbox."""
     lines = said.splitlines()
     said = lines[-1][:300] if lines else said
     head = f"grading kernels run sandboxed with bubblewrap, and it fails on this machine ({bwrap}: {said})."
-    if _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
+    if os.geteuid() == 0 and not _has_sys_admin():
+        cause = ("Cause: the grader runs as root without CAP_SYS_ADMIN (a container's default), which "
+                 "the sandbox needs to make its mounts when it runs as root. Fix: grade as a non-root "
+                 "user (the sandbox then uses user namespaces; in Docker also --security-opt "
+                 "seccomp=unconfined), or start the container with --cap-add SYS_ADMIN --security-opt "
+                 "seccomp=unconfined")
+    elif _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
         cause = ("Cause: AppArmor restricts unprivileged user namespaces (Ubuntu 23.10 and later). Fix: "
                  "sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (persist it in "
                  "/etc/sysctl.d/), or give bwrap an AppArmor profile that allows `userns`, or grade as root")

@@ -79,7 +79,8 @@ def build(layout: Layout, kernel_cmd: list[str]) -> list[str]:
         # no user namespace: as root it would map root to root only, and setpriv could not drop
         args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     else:
-        args += ["--unshare-all", "--uid", str(layout.uid), "--gid", str(layout.uid)]
+        # --unshare-all only tries the user namespace; --disable-userns needs it for certain
+        args += ["--unshare-all", "--unshare-user", "--uid", str(layout.uid), "--gid", str(layout.uid)]
         args += ["--disable-userns"] if "--disable-userns" in known else []
     args += ["--die-with-parent", "--new-session", "--hostname", "labkit-sandbox", "--clearenv"]
     for name, value in sorted(layout.env.items()):
@@ -96,7 +97,9 @@ def build(layout: Layout, kernel_cmd: list[str]) -> list[str]:
     # after --tmpfs /tmp, so that these show through it when they live under /tmp
     args += _bind("--bind", layout.sockets, layout.sockets, made)
     args += _bind("--bind", layout.cwd, layout.cwd, made)
-    args += ["--chdir", str(layout.cwd), "--"]
+    # the sandbox's own root (the folders bubblewrap made for the mounts) read-only: in a user
+    # namespace the kernel's uid would own them
+    args += ["--remount-ro", "/", "--chdir", str(layout.cwd), "--"]
     args += ["prlimit", f"--nproc={layout.max_processes}", "--core=0",
              f"--fsize={MAX_FILE_MB * 2**20}", "--"]
     if layout.as_root:

@@ -42,7 +42,8 @@ SOURCE="${LABKIT_AUTOGRADER_ROOT:-/autograder}/source"
 VENV="${LABKIT_AUTOGRADER_ROOT:-/autograder}/venv"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq graphviz python3-venv >/dev/null    # graphviz: keras.utils.plot_model
+# graphviz: keras.utils.plot_model; bubblewrap: the sandbox grading kernels run in
+apt-get install -y -qq graphviz bubblewrap python3-venv >/dev/null
 PYTHON=python3
 if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   apt-get install -y -qq python3.11 python3.11-venv >/dev/null

@@ -73,6 +73,13 @@ NOTEBOOK_TIMEOUT = 900                # seconds per whole notebook
 MEMORY_LIMIT_MB = 2048                # per grading kernel
 OUTPUT_LIMIT_KB = 256                 # text output kept per cell
 
+# Every grading kernel (labkit grade, nbgrader autograde, the pytest path) runs in a bubblewrap
+# sandbox: no network, its own process namespace, only its own working copy writable, nothing of
+# the grader's visible (cache, hidden split, this file, the secret, gradebooks, other students).
+# It needs `bubblewrap` on the grading machine; `labkit sandbox-check` shows what a kernel can
+# reach. False runs kernels as plain processes of the grader (reports then say "not sandboxed").
+SANDBOX = True
+
 # --- paths (relative paths are taken from this file's folder) --------------
 CACHE_DIR = ".kit_cache"              # grader-only: hidden test split, downloads, reference base
 # COURSE_SECRET: kept off this copy

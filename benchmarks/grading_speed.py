@@ -8,7 +8,9 @@ of the course, it measures, side by side in one run:
   2. wall time of `labkit grade --jobs N` (with its out-of-kernel verification, and once without);
   3. per-submission overhead of the kit over bare execution of the same notebook (nbclient, one
      kernel, same folder contents), both run alone with one job;
-  4. peak resident memory of each grading kernel (the kit's memory watcher).
+  4. peak resident memory of each grading kernel (the kit's memory watcher);
+  5. the sandbox's cost: the same submissions graded with one job, in the sandbox and with
+     SANDBOX = False, alternating student by student so that both see the same machine.
 Figures only; nothing here asserts a time.
 """
 from __future__ import annotations
@@ -179,8 +181,33 @@ def main() -> int:
               f"(overhead over bare {100 * (state['seconds'] - bare_s) / bare_s:+.0f} %, beyond its own kernel "
               f"{100 * (state['seconds'] - kernel) / kernel:+.0f} %), whole command {wall:.1f} s "
               f"(overhead {100 * (wall - bare_s) / bare_s:+.0f} %, includes start-up, gradebook template, report)")
+    sandbox_cost(folder, course_config, submitted, env)
     print(f"load average {os.getloadavg()[0]:.1f} at the end; work folder: {folder}")
     return 0
+
+
+def sandbox_cost(folder: Path, course_config: Path, submitted: Path, env: dict) -> None:
+    """Per-submission worker time in the sandbox and without it, one student at a time, alternating."""
+    plain_config = folder / "no_sandbox" / "course_config.py"
+    plain_config.parent.mkdir()
+    plain_config.write_text(course_config.read_text() + "\nSANDBOX = False\n")  # later assignments win
+    for extra in ("nbgrader_config.py", "source"):
+        (plain_config.parent / extra).symlink_to(folder / extra)
+    seconds = {"sandbox": [], "no sandbox": []}
+    for index, student in enumerate(sorted(p.name for p in submitted.iterdir())):
+        one = folder / "one_by_one" / student
+        one.mkdir(parents=True)
+        (one / student).symlink_to(submitted / student)
+        order = [("sandbox", course_config), ("no sandbox", plain_config)]
+        for label, config_file in (order if index % 2 == 0 else order[::-1]):
+            out = folder / f"kit_{label.replace(' ', '_')}" / student
+            timed([str(BIN / "labkit"), "grade", str(one), "--jobs", "1", "--out", str(out), "--quiet"], folder,
+                  {**env, "LABKIT_CONFIG": str(config_file)})
+            seconds[label].append(json.loads((out / "state" / f"{student}.json").read_text())["seconds"])
+    with_sandbox, without = statistics.mean(seconds["sandbox"]), statistics.mean(seconds["no sandbox"])
+    print(f"sandbox cost, one job, {len(seconds['sandbox'])} submissions alternating: "
+          f"{with_sandbox:.1f} s per submission in the sandbox, {without:.1f} s without "
+          f"({100 * (with_sandbox - without) / without:+.1f} %; goal: at most +5 %)")
 
 
 if __name__ == "__main__":

@@ -23,20 +23,15 @@ from autograder.grading.results import CellGrade, GradeResult  # noqa: E402
 from autograder.grading.worker import out_of_bounds  # noqa: E402
 from autograder.grading_tests.plan import GradedProperty  # noqa: E402
 from autograder.handoff import capture, judge, rebuild, safe_copy  # noqa: E402
-from test_checks import SETTINGS, compile_, frozen_model, load_datasets, write_images  # noqa: E402
-from tiny_models import make_base  # noqa: E402
+from test_checks import compile_, frozen_model, lab_dir, load_datasets  # noqa: E402,F401  (lab_dir: a fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("lab")
-    (folder / "lab_settings.json").write_text(json.dumps(SETTINGS))
-    write_images(folder / "data/train")
-    keras.utils.set_random_seed(0)
-    make_base().save(folder / SETTINGS["base_model_file"])
-    return folder
+def lab(lab_dir):
+    """test_checks' tiny lab: three classes of synthetic images and a tiny pretrained base."""
+    return lab_dir
 
 
 @pytest.fixture(scope="module")

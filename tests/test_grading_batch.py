@@ -128,8 +128,11 @@ def test_processes_a_notebook_detaches_are_stopped_with_its_kernel(graded):
     import psutil
 
     escaper = by_student(graded["batch"])["escaper"]
-    assert escaper.execution["stray_processes"] == 1
-    assert any("still running after the kernel stopped" in note for note in escaper.notes)
+    if graded["settings"].sandbox:  # it ends with the sandbox's pid namespace: nothing is left to sweep
+        assert escaper.execution["stray_processes"] == 0
+    else:  # the run mark finds it after the kernel has stopped, and the student gets a note
+        assert escaper.execution["stray_processes"] == 1
+        assert any("still running after the kernel stopped" in note for note in escaper.notes)
     left = [p for p in psutil.process_iter(["cmdline"]) if "escaper-left-behind" in (p.info["cmdline"] or [])]
     assert left == []
     assert all(r.execution.get("stray_processes", 0) == 0 for r in graded["batch"].results if r.student != "escaper")

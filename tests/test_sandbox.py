@@ -309,3 +309,20 @@ def test_labkit_sandbox_check_passes_here():
                           text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "the sandbox holds" in done.stdout and "REACHABLE" not in done.stdout
+
+
+def test_the_hidden_split_check_refuses_a_saved_model_that_is_a_link(tmp_path):
+    """The grader runs that check itself (the sandbox hides the split); a link the notebook left in
+    its folder could point at any file of the grader's, so it counts as no model."""
+    from autograder.checks.result import CheckFailed
+    from autograder.sandbox import outside
+
+    settings = config.load()
+    (tmp_path / settings.saved_model_file).symlink_to(settings.config_file)
+    with pytest.raises(CheckFailed, match="a link to somewhere else"):
+        outside.model_file(tmp_path, settings)
+    shown = outside.outputs(tmp_path)
+    assert [o.output_type for o in shown][-1] == "error" and shown[-1].ename == "CheckFailed"
+    (tmp_path / settings.saved_model_file).unlink()
+    (tmp_path / settings.saved_model_file).write_bytes(b"not a model")
+    assert outside.model_file(tmp_path, settings) == tmp_path / settings.saved_model_file

@@ -15,6 +15,7 @@ machine allows, a cgroup memory limit. One module per job:
     cgroups      process and memory limits by cgroup, where the machine allows
     preflight    start a tiny sandbox once; refuse with the cause and the fix if it fails
     execute      nbgrader's Execute preprocessor, starting the sandboxed kernel
+    outside      the hidden-split check, which needs what the sandbox hides, run by the grader
     check        `labkit sandbox-check`: what a sandboxed kernel can and cannot reach
 """
 from __future__ import annotations

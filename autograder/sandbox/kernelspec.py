@@ -23,11 +23,15 @@ def spec() -> dict:
     }
 
 
-def folder() -> Path:
-    """Where the kernelspec lives: sys.prefix/share/jupyter/kernels/<name> (on Jupyter's path)."""
+def folder(user: bool = False) -> Path:
+    """sys.prefix/share/jupyter/kernels/<name>, on Jupyter's path first in a virtualenv; with
+    `user`, the same under the user's Jupyter data folder (when sys.prefix is not writable)."""
+    from jupyter_core.paths import jupyter_data_dir
+
     from autograder.sandbox import KERNEL_NAME
 
-    return Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
+    base = Path(jupyter_data_dir()) if user else Path(sys.prefix) / "share" / "jupyter"
+    return base / "kernels" / KERNEL_NAME
 
 
 def ensure_kernelspec() -> Path:
@@ -36,8 +40,23 @@ def ensure_kernelspec() -> Path:
     KernelSpecManager.install_kernel_spec always deletes and copies the folder, which a kernel
     starting at the same moment in another worker could find half-written; an atomic replace of
     one file, only when it changes, cannot be seen half-done."""
-    target = folder()
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from autograder.sandbox import KERNEL_NAME
+
     text = json.dumps(spec(), indent=1) + "\n"
+    try:
+        target = _write(folder(), text)
+    except OSError:   # a system-wide installation: the user's own Jupyter folder
+        target = _write(folder(user=True), text)
+    found = KernelSpecManager().find_kernel_specs().get(KERNEL_NAME)
+    if found and Path(found).resolve() != target.resolve() and (Path(found) / "kernel.json").read_text() != text:
+        raise RuntimeError(f"Jupyter finds another {KERNEL_NAME} kernelspec first, in {found}; remove it "
+                           f"(this one is {target})")
+    return target
+
+
+def _write(target: Path, text: str) -> Path:
     path = target / "kernel.json"
     try:
         if path.read_text() == text:

@@ -13,7 +13,7 @@ import os
 import random
 from pathlib import Path
 
-FIRST_UID = 1_610_000_000     # 0x5FF6_3C00: above subuid ranges (100000 + 65536 n), below 2^31
+FIRST_UID = 1_610_000_000     # above the usual subuid ranges (100000 + 65536 n), below 2^31
 SLOTS = 10_000
 SHARED_UID = 65534            # `nobody`: the uid inside the user namespace when not root
 LOCK_DIR = Path("/run/labkit-sandbox") if Path("/run").is_dir() else Path("/tmp/labkit-sandbox")

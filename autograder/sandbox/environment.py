@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+import autograder
 
 RUN_MARK = "LABKIT_GRADING_RUN"   # the only LABKIT_* variable a kernel gets (see grading/limits.py)
 
@@ -24,6 +27,9 @@ def kernel_env(launch_env: dict) -> dict:
     env.setdefault("LANG", "C.UTF-8")
     env.setdefault("MPLBACKEND", "Agg")
     env.update({
+        # the kit's package is bound at its own path: found there even when the grader imports it
+        # from a folder on PYTHONPATH rather than an installed copy (only the package is visible)
+        "PYTHONPATH": str(Path(autograder.__file__).parent.parent),
         "PATH": f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin",
         "HOME": HOME,
         "JPY_PARENT_PID": "1",

@@ -15,6 +15,7 @@ ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "fonts", "localtime", "timez
        "alternatives", "mime.types")
 MERGED = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")   # links into /usr on merged-/usr systems
 MOUNTED = {Path(p) for p in ("/", "/usr", "/proc", "/dev", "/tmp")}   # mounted before any bind
+HOST_TREES = {Path(p) for p in ("/usr", "/proc", "/dev")}   # their folders exist: nothing to make
 MAX_FILE_MB = 1024     # RLIMIT_FSIZE: no single file larger (a saved model is a few MB)
 
 
@@ -117,7 +118,7 @@ def _bind(option: str, source: Path, dest: Path, made: set) -> list[str]:
     kernel's uid could not pass through."""
     args = []
     for parent in reversed(dest.parents):
-        if parent in made or parent in MOUNTED or any(p in MOUNTED - {Path("/"), Path("/tmp")} for p in parent.parents):
+        if parent in made or parent in MOUNTED or HOST_TREES & set(parent.parents):
             continue
         made.add(parent)
         args += ["--perms", "0755", "--dir", str(parent)]

@@ -36,6 +36,13 @@ class SandboxProvisioner(LocalProvisioner):
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         """Point the connection at the socket folder, then wrap the kernel command in the sandbox."""
+        try:
+            return await self._prepare(**kwargs)
+        except BaseException:  # e.g. an unsafe working folder: give back what was taken
+            await self.cleanup()
+            raise
+
+    async def _prepare(self, **kwargs: Any) -> dict[str, Any]:
         km = self.parent
         if self._folder is None:
             # short: a unix socket path has at most 107 bytes

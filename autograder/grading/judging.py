@@ -34,8 +34,10 @@ def time_limit(settings) -> float:
     return max(120.0, 2.0 * settings.cell_timeout)
 
 
-def hand_over(working_copy: Path, settings, target: Path) -> tuple[Path, Path, list[str]]:
-    """(capture folder, lab folder, notes) in `target`, copied from the ended kernel's working copy."""
+def hand_over(working_copy: Path, settings, target: Path,
+              released: Path | None = None) -> tuple[Path, Path, list[str]]:
+    """(capture folder, lab folder, notes) in `target`, copied from the ended kernel's working copy;
+    `released`: where the released files are when the grader has no copy of its own."""
     capture = target / "capture"
     notes = []
     try:
@@ -53,7 +55,7 @@ def hand_over(working_copy: Path, settings, target: Path) -> tuple[Path, Path, l
     saved.parent.mkdir(parents=True, exist_ok=True)
     saved.unlink(missing_ok=True)
     safe_copy.copy_file(working_copy / settings.saved_model_file, saved)
-    lab = handoff_judge.lab_folder(settings, saved if saved.is_file() else None, target / "lab")
+    lab = handoff_judge.lab_folder(settings, saved if saved.is_file() else None, target / "lab", released)
     return capture, lab, notes
 
 

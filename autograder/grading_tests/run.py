@@ -141,15 +141,17 @@ def not_run(prop: GradedProperty, why: str) -> Outcome:
     return Outcome(prop.grade_id, False, why)
 
 
-def judged_outside(plan: Plan, working_copy: Path, scratch: Path, settings) -> tuple[dict, Path]:
+def judged_outside(plan: Plan, working_copy: Path, scratch: Path, settings,
+                   notebook_folder: Path) -> tuple[dict, Path]:
     """(grade_id -> Outcome dict, lab folder): every in-kernel grade cell judged in a new process
-    from what the ended kernel left in `working_copy` (see autograder.handoff)."""
+    from what the ended kernel left in `working_copy` (see autograder.handoff); the released files
+    come from the grader's copy, else from the notebook's own folder, which the kernel never saw."""
     import subprocess
     import sys
 
     from autograder.grading import judging
 
-    capture, lab, _ = judging.hand_over(working_copy, settings, scratch / "judge")
+    capture, lab, _ = judging.hand_over(working_copy, settings, scratch / "judge", notebook_folder)
     plan_file, out = plan.write(scratch / "plan.json"), scratch / "judged.json"
     run = subprocess.run([sys.executable, "-m", "autograder.handoff.judge", str(plan_file), str(capture),
                           str(lab), str(out)], capture_output=True, text=True,
@@ -239,7 +241,7 @@ def grade(notebook_path: str | Path, plan: Plan, settings) -> Graded:
         executor.preprocess(runnable, {"metadata": {"path": str(work)}})
         graded.execution = (json.loads(report_path.read_text()) if report_path.is_file()
                             else ExecutionReport(status="grading error").to_dict())
-        judged, lab = judged_outside(plan, work, scratch, settings)
+        judged, lab = judged_outside(plan, work, scratch, settings, path.parent)
         cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in runnable.cells
                  if cell.cell_type == "code"}
         for prop in plan.properties:

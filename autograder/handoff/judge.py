@@ -20,11 +20,22 @@ NOT_REACHED = ("expected this check to run when the notebook was graded, found t
                "from the top with Restart & Run All and fix the first error")
 
 
-def lab_folder(settings, saved_model: Path | None, target: Path) -> Path:
+def released_files(settings, fallback: Path | None = None) -> Path | None:
+    """The grader's own copy of what was released next to the notebook (lab_settings.json, data,
+    base): the course's source folder, its release folder, or a Gradescope bundle's `assignment`
+    folder; else `fallback` (on GitHub Classroom the student's repository is the only copy)."""
+    for folder in (settings.source_dir, settings.release_dir, settings.root / "assignment", fallback):
+        if folder is not None and (Path(folder) / "lab_settings.json").is_file():
+            return Path(folder)
+    return None
+
+
+def lab_folder(settings, saved_model: Path | None, target: Path, fallback: Path | None = None) -> Path:
     """A folder like the student's: the grader's own released files, and the saved model if any."""
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for entry in settings.source_dir.iterdir():
+    released = released_files(settings, fallback)
+    for entry in (released.iterdir() if released else ()):
         if entry.suffix == ".ipynb" or entry.name in (settings.saved_model_file, ".ipynb_checkpoints"):
             continue
         (target / entry.name).symlink_to(entry.resolve())

@@ -195,3 +195,51 @@ def test_points_above_a_cells_maximum_or_on_an_unknown_cell_are_a_grading_error(
     assert "99" in out_of_bounds(result(CellGrade("a01_visible", 1, 99.0, 99.0, True)), maxima)
     assert "not a grade cell" in out_of_bounds(result(CellGrade("extra", 1, 1.0, 1.0, True)), maxima)
     assert "-1" in out_of_bounds(result(CellGrade("a02_visible", 2, -1.0, 8.0, False)), maxima)
+
+
+def test_a_later_cell_is_judged_on_the_split_the_notebook_loaded_where_the_data_are_graded(lab, notebook,
+                                                                                          tmp_path):
+    """A forged subset (only the images the model gets right) with a typed 1.0 at activity 8."""
+    model, val_ds = notebook["model"], notebook["val_ds"]
+    truth, predicted = checks.training.labels_and_predictions(model, val_ds)
+    images = np.concatenate([np.asarray(x) for x, _ in val_ds.unbatch().batch(10**6)])
+    labels = np.concatenate([np.asarray(y) for _, y in val_ds.unbatch().batch(10**6)])
+    right = [i for i, image in enumerate(images)
+             if int(np.argmax(model(image[None], training=False))) == int(labels[i])]
+    subset = tf.data.Dataset.from_tensor_slices((images[right], labels[right])).batch(8)
+    with contextlib.chdir(lab):
+        capture.capture("a02", prop("a02").names, notebook, str(tmp_path / "kernel"))
+        forged = {**notebook, "val_ds": subset, "val_accuracy": 1.0,
+                  "train_accuracy": notebook["train_accuracy"]}
+        capture.capture("a08", prop("a08").names, forged, str(tmp_path / "kernel"))
+        safe_copy.copy_tree(tmp_path / "kernel", tmp_path / "grader")
+        reference = rebuild.Reference(lab, capture_root=tmp_path / "grader", loaded_at="a02")
+        outcome = judge.judge_cell(prop("a08"), tmp_path / "grader", reference)
+    assert len(right) < len(images), "the tiny model should miss at least one validation image"
+    assert not outcome.passed and "`val_accuracy`" in outcome.message
+
+
+def test_an_entry_pointing_outside_the_hand_over_is_refused(lab, notebook, tmp_path, monkeypatch):
+    monkeypatch.chdir(lab)
+    (tmp_path / "secret.npz").write_bytes(b"grader's")
+    capture.capture("a07", prop("a07").names, notebook, str(tmp_path / "grader"))
+    values = tmp_path / "grader" / "a07" / "values.json"
+    record = json.loads(values.read_text())
+    record["values"]["model"]["file"] = "../secret.npz"
+    values.write_text(json.dumps(record))
+    outcome = judge.judge_cell(prop("a07"), tmp_path / "grader", rebuild.Reference(lab))
+    assert not outcome.passed and "outside the hand-over" in outcome.message
+
+
+def test_the_hand_over_keeps_working_when_the_notebook_patches_the_checks_and_json(lab, notebook, tmp_path,
+                                                                                 monkeypatch):
+    from autograder.checks import keras_tools
+
+    monkeypatch.chdir(lab)
+    monkeypatch.setattr(keras_tools, "sublayers", lambda layer: None)
+    monkeypatch.setattr(json, "dumps", lambda *args, **kwargs: "{}")
+    capture.capture("a05", prop("a05").names, notebook, str(tmp_path))
+    monkeypatch.undo()
+    record = json.loads((tmp_path / "a05" / "values.json").read_text())
+    assert record["values"]["model"]["kind"] == "model" and record["values"]["class_names"]["kind"] == "plain"
+    assert record["relations"]["inside"]["base_model"][0] == "model"

@@ -6,6 +6,7 @@ import re
 import numpy as np
 
 from autograder.checks.result import CheckFailed, describe
+from autograder.handoff.capture import sublayers  # noqa: F401  (one definition for checks and hand-over)
 
 CLASSIFICATION_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy",
                          "categorical_focal_crossentropy")
@@ -23,15 +24,6 @@ def require_model(activity: int, value, name: str, hint: str):
     if not isinstance(value, keras().Model):
         raise CheckFailed(activity, f"`{name}` to be a keras.Model", describe(value), hint)
     return value
-
-
-def sublayers(layer) -> list:
-    """Every layer nested inside `layer`, depth first (not `layer` itself)."""
-    found = []
-    for child in getattr(layer, "layers", None) or getattr(layer, "_layers", None) or []:
-        found.append(child)
-        found.extend(sublayers(child))
-    return found
 
 
 def contains(model, layer) -> bool:

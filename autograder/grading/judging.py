@@ -34,14 +34,16 @@ def time_limit(settings) -> float:
     return max(120.0, 2.0 * settings.cell_timeout)
 
 
-def hand_over(working_copy: Path, settings, target: Path,
-              released: Path | None = None) -> tuple[Path, Path, list[str]]:
-    """(capture folder, lab folder, notes) in `target`, copied from the ended kernel's working copy;
-    `released`: where the released files are when the grader has no copy of its own."""
+def hand_over(working_copy: Path, settings, target: Path, released: Path | None = None,
+              store: Path | None = None) -> tuple[Path, Path, list[str]]:
+    """(capture folder, lab folder, notes) in `target`: the captures from `store` (where the executor
+    moved each one as it was written; see LimitedExecute.capture_store), else from the ended kernel's
+    working copy, and the saved model from the working copy; `released`: where the released files
+    are when the grader has no copy of its own."""
     capture = target / "capture"
     notes = []
     try:
-        skipped = safe_copy.copy_tree(working_copy / handoff_capture.FOLDER, capture)
+        skipped = safe_copy.copy_tree(store or working_copy / handoff_capture.FOLDER, capture)
     except safe_copy.CopyLimit as limit:
         shutil.rmtree(capture, ignore_errors=True)   # nothing of it is judged
         capture.mkdir(parents=True)

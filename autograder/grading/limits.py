@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -158,6 +160,8 @@ class LimitedExecute(SandboxedExecute):
                             "decides; grade cells calling it run a stand-in instead").tag(config=True)
     capture = Dict({}, help="grade_id -> the names its checks read; before such a grade cell runs, the "
                    "kernel writes them into the capture folder for the judge outside it").tag(config=True)
+    capture_store = Unicode("", help="a folder the kernel cannot see: each capture is moved there as soon "
+                            "as it is written, so that later cells cannot change it").tag(config=True)
 
     def hard_memory_mb(self) -> int:
         """The sandbox's cgroup limit sits above the watcher's: the watcher stops the kernel with a
@@ -186,16 +190,43 @@ class LimitedExecute(SandboxedExecute):
         code = ('__import__("autograder.handoff.capture", fromlist=["capture"])'
                 f".capture({grade_id!r}, {names!r}, globals())")
         try:
-            msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
-            self.wait_for_reply(msg_id, cell)
+            self._silently(code, cell)
         except CellTimeoutError:
             pass  # the kernel was interrupted; the judge finds no capture for this cell
+        self._store_capture(grade_id)
+
+    def _silently(self, code: str, cell=None) -> None:
+        msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        self.wait_for_reply(msg_id, cell)
+
+    def _store_capture(self, grade_id: str) -> None:
+        """Move the cell's capture out of the kernel's reach (links inside move as links and are
+        never followed: autograder.handoff.safe_copy reads the store)."""
+        from autograder.handoff.capture import FOLDER
+
+        if not (self.capture_store and self._working_copy):
+            return
+        written = os.path.join(self._working_copy, FOLDER, grade_id)
+        target = os.path.join(self.capture_store, grade_id)
+        os.makedirs(self.capture_store, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        # a link anywhere on the way would make this move a folder the grader, not the kernel, can reach
+        real = os.path.join(os.path.realpath(self._working_copy), FOLDER, grade_id)
+        if os.path.isdir(written) and os.path.realpath(written) == real:
+            try:
+                os.rename(written, target)
+            except OSError:   # another file system: copy what is safe to copy, drop the rest
+                from autograder.handoff.safe_copy import copy_tree
+
+                copy_tree(Path(written), Path(target))
+                shutil.rmtree(written, ignore_errors=True)
 
     def preprocess(self, nb, resources=None, km=None):
         """Run every cell within the limits, then record what happened."""
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
+        self._working_copy = (resources or {}).get("metadata", {}).get("path") or ""
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self.report = ExecutionReport()
@@ -235,6 +266,8 @@ class LimitedExecute(SandboxedExecute):
         info_msg = self.wait_for_reply(self.kc.kernel_info())
         if info_msg:
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
+        if self.capture:  # before any student code: the hand-over binds what it uses now
+            self._silently('__import__("autograder.handoff.capture")')
         for index, cell in enumerate(self.nb.cells):
             if time.monotonic() >= self._deadline:
                 self._stop(index, TIMED_OUT)

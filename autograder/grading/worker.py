@@ -172,7 +172,7 @@ DEFERRED_CALL = "checks.hidden_accuracy("
 
 
 def nbgrader_config(settings, root: Path, report_path: Path, defer_verification: bool = False,
-                    capture: dict | None = None):
+                    capture: dict | None = None, capture_store: Path | None = None):
     """nbgrader's configuration for the private course: the course's own, plus the limits."""
     from traitlets.config import Config
     from nbgrader.converters import Autograde
@@ -195,6 +195,7 @@ def nbgrader_config(settings, root: Path, report_path: Path, defer_verification:
     c.LimitedExecute.report_path = str(report_path)
     c.LimitedExecute.deferred_call = DEFERRED_CALL if defer_verification else ""
     c.LimitedExecute.capture = capture or {}
+    c.LimitedExecute.capture_store = str(capture_store or "")
     return c
 
 
@@ -358,8 +359,9 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     plan = plans.from_settings(settings)
     root = lay_out_course(task, settings, submission)
     report_path = root / "execution.json"
+    store = root / "capture"   # beside the gradebook: never in the kernel's sandbox
     api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify,
-                                             capture=judging.capture_names(plan)))
+                                             capture=judging.capture_names(plan), capture_store=store))
     outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
     log_dir = Path(task.out_dir) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -391,7 +393,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(autograded, keep / settings.notebook_name)
     result.autograded_notebook = str(keep / settings.notebook_name)
-    capture, lab, notes = judging.hand_over(autograded.parent, settings, root / "judge")
+    capture, lab, notes = judging.hand_over(autograded.parent, settings, root / "judge", store=store)
     result.notes.extend(notes)
     # the judge and the verifier, each its own fresh process, run while nbgrader writes the feedback page
     with ThreadPoolExecutor(max_workers=2) as pool:

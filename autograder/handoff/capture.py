@@ -3,7 +3,11 @@
 Runs inside the student's kernel, so nothing here is trusted by the grader; it only has to be
 faithful for honest notebooks. Each value becomes an entry of `values.json` (kind and plain data)
 plus, for arrays and models, files beside it. Never raises: a value it cannot write is recorded
-as such, and the judge fails the check that needed it with a message."""
+as such, and the judge fails the check that needed it with a message.
+
+The grader imports this module before the notebook's first cell, and it binds the builtins and
+modules it uses then, so that a notebook that later patches builtins, `json` or the kit's checks
+does not garble the hand-over of its honest work."""
 from __future__ import annotations
 
 import json
@@ -11,7 +15,13 @@ import os
 import shutil
 import sys
 import traceback
+import types
+from builtins import (all, any, bool, dict, enumerate, float, getattr, int, isinstance, len, list,  # noqa: A004
+                      next, repr, str, tuple, type)
 from pathlib import Path
+
+_dumps = json.dumps
+_ModuleType = types.ModuleType
 
 FOLDER = ".labkit_capture"
 MAX_IMAGES = 20000         # images kept per dataset; larger datasets are recorded as too large
@@ -45,18 +55,19 @@ def _array(value):
     return array if array.dtype != object else None
 
 
-_written_datasets: dict = {}   # id -> (dataset, entry): a dataset is immutable, so it is written once
+_written_datasets: dict = {}   # (root, id) -> (dataset, entry): a dataset is immutable, so it is written once
 
 
 def _dataset(value, folder: Path, name: str) -> dict:
     """Every (images, labels) batch as arrays, with the element structure described; a dataset
     already written for an earlier cell is pointed to, not written again."""
-    known = _written_datasets.get(id(value))
-    if known is not None and known[0] is value and (folder.parent / known[1]["file"]).is_file():
+    key = (str(folder.parent), id(value))   # one capture root per kernel; tests use several
+    known = _written_datasets.get(key)
+    if known is not None and known[0] is value:   # its file may have moved to the grader's store
         return known[1]
     entry = _dataset_entry(value, folder, name)
     if "file" in entry:
-        _written_datasets[id(value)] = (value, entry)
+        _written_datasets[key] = (value, entry)
     return entry
 
 
@@ -144,9 +155,7 @@ def _file_named(value, folder: Path, name: str) -> dict | None:
 
 def describe(value, folder: Path, name: str) -> dict:
     """The entry for one value; files it needs are written into `folder`."""
-    import types
-
-    if isinstance(value, types.ModuleType):
+    if isinstance(value, _ModuleType):
         return {"kind": "module", "name": value.__name__, "version": str(getattr(value, "__version__", ""))}
     data = plain(value)
     if data is not None:
@@ -170,14 +179,26 @@ def describe(value, folder: Path, name: str) -> dict:
     return {"kind": "other", "type": type(value).__name__}
 
 
+def sublayers(layer) -> list:
+    """Every layer nested inside `layer`, depth first (not `layer` itself). Iterative, so that no
+    call goes through a module attribute the notebook could replace."""
+    def children(outer):
+        return list(getattr(outer, "layers", None) or getattr(outer, "_layers", None) or [])
+
+    found, pending = [], children(layer)[::-1]
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending.extend(children(child)[::-1])
+    return found
+
+
 def _relations(names, namespace) -> dict:
     """Which captured model holds which other captured model (its index among the sublayers), and
     which captured History belongs to which captured model: identities the checks test."""
     keras = sys.modules.get("keras")
     if keras is None:
         return {}
-    from autograder.checks.keras_tools import sublayers
-
     models = {n: namespace[n] for n in names if isinstance(namespace.get(n), keras.Model)}
     inside, owners = {}, {}
     for outer, model in models.items():
@@ -216,5 +237,5 @@ def capture(grade_id: str, names, namespace: dict, root: str = FOLDER) -> None:
         relations = _relations(names, namespace)
     except Exception:
         relations = {}
-    (folder / "values.json").write_text(json.dumps({"grade_id": grade_id, "values": values,
-                                                    "relations": relations}))
+    (folder / "values.json").write_text(_dumps({"grade_id": grade_id, "values": values,
+                                                "relations": relations}))

@@ -86,10 +86,11 @@ def judge_cell(prop, capture_root: Path, reference: rebuild.Reference) -> Outcom
     problem = _unreadable(prop, names)
     if problem:
         return Outcome(prop.grade_id, False, problem)
-    # datasets that are not the training folder's images count only where they are graded
-    if foreign and "dataset_loaded" not in prop.checks:
-        train_ds, val_ds = reference.split()
-        names.update({n: d for n, d in (("train_ds", train_ds), ("val_ds", val_ds)) if n in foreign})
+    # the data are graded where they are loaded; later cells use the split the notebook loaded there
+    if "dataset_loaded" not in prop.checks:
+        for name, (agreed, prints) in reference.agreed_split().items():
+            if name in names and (name in foreign or rebuild.dataset_prints(names[name]) != prints):
+                names[name] = agreed
         foreign = []
     namespace = {"checks": checks, "__name__": "__judge__", **names}
     try:
@@ -113,8 +114,9 @@ def judge(plan_dict: dict, capture_root: str, lab: str) -> dict:
 
     plan = Plan.from_dict(plan_dict)
     os.chdir(lab)
-    reference = rebuild.Reference(Path(lab))
     root = Path(capture_root)
+    loaded_at = next((p.grade_id for p in plan.properties if "dataset_loaded" in p.checks), None)
+    reference = rebuild.Reference(Path(lab), capture_root=root, loaded_at=loaded_at)
     from autograder.grading.judging import judged_outside
 
     return {prop.grade_id: judge_cell(prop, root, reference).to_dict()

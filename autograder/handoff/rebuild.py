@@ -50,14 +50,54 @@ def fingerprint(image, label) -> str:
     return digest.hexdigest()
 
 
+def dataset_prints(dataset) -> tuple:
+    """The sorted fingerprints of every (image, label) of a dataset of (images, labels) batches
+    (one-hot labels read as class indices); () for anything else."""
+    import numpy as np
+    import tensorflow as tf
+
+    if not isinstance(dataset, tf.data.Dataset):
+        return ()
+    found = []
+    try:
+        for images, labels in dataset:
+            images, labels = np.asarray(images), np.asarray(labels)
+            labels = labels.argmax(axis=-1) if labels.ndim > 1 else labels
+            found.extend(fingerprint(image, label) for image, label in zip(images, labels.reshape(-1)))
+    except (TypeError, ValueError, tf.errors.OpError):
+        return ()
+    return tuple(sorted(found))
+
+
 @dataclass
 class Reference:
-    """Grader-side data: the training folder's images (as the lab loads them) and the lab's split."""
+    """Grader-side data: the training folder's images (as the lab loads them), the lab's split, and
+    the split the notebook loaded where the data are graded (`loaded_at`, a grade cell's capture)."""
 
     lab_folder: Path
+    capture_root: Path | None = None
+    loaded_at: str | None = None
     _prints: set | None = None
     _split: tuple | None = None
+    _agreed: dict | None = None
     notes: list = field(default_factory=list)
+
+    def agreed_split(self) -> dict:
+        """name -> (dataset, fingerprints) that later cells are judged on: the notebook's own split as
+        captured where the data are graded, if it holds the training folder's images; else the lab's.
+        A later cell whose train_ds or val_ds differs (a forged subset, say) is judged on this one."""
+        if self._agreed is None:
+            chosen = None
+            if self.capture_root is not None and self.loaded_at:
+                try:
+                    names, foreign = namespace(self.capture_root, self.loaded_at, self)
+                    if not foreign and all(dataset_prints(names.get(n)) for n in ("train_ds", "val_ds")):
+                        chosen = (names["train_ds"], names["val_ds"])
+                except Exception:  # no usable capture there: the lab's split
+                    chosen = None
+            chosen = chosen or self.split()
+            self._agreed = {name: (data, dataset_prints(data)) for name, data in zip(("train_ds", "val_ds"), chosen)}
+        return self._agreed
 
     def settings(self):
         from autograder.checks import lab
@@ -89,10 +129,18 @@ class Reference:
         return self._split
 
 
+def inside(root: Path, relative) -> Path:
+    """root/relative, refused when the kernel's entry points anywhere outside the capture."""
+    path = (root / str(relative)).resolve()
+    if not path.is_relative_to(root.resolve()):
+        raise ValueError(f"a file outside the hand-over ({relative!r})")
+    return path
+
+
 def _arrays(root: Path, entry: dict):
     import numpy as np
 
-    with np.load(root / entry["file"], allow_pickle=False) as data:
+    with np.load(inside(root, entry["file"]), allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
 
 
@@ -119,11 +167,8 @@ def dataset(root: Path, entry: dict, reference: Reference | None):
         rebuilt = tf.data.Dataset.from_tensor_slices((all_images, all_labels)).batch(1)
     genuine = True
     if reference is not None:
-        known = reference.prints()
-        flat_labels = all_labels.reshape(len(all_labels), -1)
-        genuine = (all_images.ndim == 4 and all(
-            fingerprint(image, label.argmax() if label.size > 1 else label[0]) in known
-            for image, label in zip(all_images, flat_labels)))
+        prints = dataset_prints(rebuilt) if all_images.ndim == 4 else ()
+        genuine = bool(prints) and set(prints) <= reference.prints()
     return rebuilt, genuine
 
 
@@ -149,7 +194,7 @@ def model(root: Path, entry: dict):
     """The saved model, compiled as it was when the kernel saved it (safe mode: no code runs)."""
     import keras
 
-    path = root / entry["file"]
+    path = inside(root, entry["file"])
     if entry.get("compiled"):
         try:
             return keras.models.load_model(path, compile=True, safe_mode=True)
@@ -189,10 +234,10 @@ def value(root: Path, entry: dict, reference: Reference | None):
     if kind == "plain":
         data = decode_plain(entry["data"])
         if isinstance(data, str) and entry.get("file"):
-            return str(root / entry["file"]), True   # the file it names, as the kernel saw it
+            return str(inside(root, entry["file"])), True   # the file it names, as the kernel saw it
         return data, True
     if kind == "path":
-        return Path(root / entry["file"]) if entry.get("file") else Path(entry["path"]), True
+        return inside(root, entry["file"]) if entry.get("file") else Path(entry["path"]), True
     if kind == "module":
         return module(entry), True
     if kind == "model":
@@ -212,7 +257,7 @@ def namespace(root: Path, grade_id: str, reference: Reference | None) -> tuple[d
     """The rebuilt names of one grade cell, and the names whose data are not the training folder's."""
     from autograder.checks.keras_tools import sublayers
 
-    record = json.loads((root / grade_id / "values.json").read_text())
+    record = json.loads(inside(root, f"{grade_id}/values.json").read_text())
     names, foreign = {}, []
     for name, entry in record["values"].items():
         if entry.get("kind") == "missing":

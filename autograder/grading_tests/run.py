@@ -151,7 +151,8 @@ def judged_outside(plan: Plan, working_copy: Path, scratch: Path, settings,
 
     from autograder.grading import judging
 
-    capture, lab, _ = judging.hand_over(working_copy, settings, scratch / "judge", notebook_folder)
+    capture, lab, _ = judging.hand_over(working_copy, settings, scratch / "judge", notebook_folder,
+                                        store=scratch / "capture")
     plan_file, out = plan.write(scratch / "plan.json"), scratch / "judged.json"
     run = subprocess.run([sys.executable, "-m", "autograder.handoff.judge", str(plan_file), str(capture),
                           str(lab), str(out)], capture_output=True, text=True,
@@ -193,7 +194,7 @@ def outside_kernel(prop: GradedProperty, folder: Path, settings) -> Outcome:
 
 # --- running it -------------------------------------------------------------------------------
 
-def _executor(settings, report_path: Path, plan: Plan):
+def _executor(settings, report_path: Path, plan: Plan, capture_store: Path):
     from autograder.grading import judging
     from autograder.grading.limits import LimitedExecute
 
@@ -201,7 +202,8 @@ def _executor(settings, report_path: Path, plan: Plan):
                           notebook_timeout=settings.notebook_timeout,
                           memory_limit_mb=settings.memory_limit_mb,
                           output_limit_kb=settings.output_limit_kb, report_path=str(report_path),
-                          capture=judging.capture_names(plan), sandbox=settings.sandbox)
+                          capture=judging.capture_names(plan), capture_store=str(capture_store),
+                          sandbox=settings.sandbox)
 
 
 def read_submission(path: Path):
@@ -237,7 +239,7 @@ def grade(notebook_path: str | Path, plan: Plan, settings) -> Graded:
         scratch = Path(scratch)
         report_path = scratch / "execution.json"
         work = working_copy(path.parent, scratch / "work")
-        executor = _executor(settings, report_path, plan)
+        executor = _executor(settings, report_path, plan, scratch / "capture")
         executor.preprocess(runnable, {"metadata": {"path": str(work)}})
         graded.execution = (json.loads(report_path.read_text()) if report_path.is_file()
                             else ExecutionReport(status="grading error").to_dict())

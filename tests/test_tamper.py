@@ -15,7 +15,7 @@ submissions, the gradebooks (except what the grader itself writes into the batch
 | network_caller    | connects to a server the test runs on this machine           | nothing          |
 | fork_bomb         | forks over a thousand children                               | nothing          |
 | lingering_process | a detached process that writes after the kernel ended        | nothing          |
-| planted_links     | links in place of the saved model, the notebook, a capture   | hand-in 10 (5)   |
+| planted_links     | links in place of the saved model, the notebook, a capture   | 10 (5), 5 (4)    |
 | outside_writer    | writes into /tmp, the grader's folders, the repository       | nothing          |
 | capture_forger    | rewrites the capture of activity 8 after the fact            | activity 8       |
 
@@ -286,9 +286,9 @@ subprocess.Popen([sys.executable, "-c", {LATE_WRITER!r}, str(os.getpid()), os.ge
 
 
 def planted_links(ctx) -> list[tuple[str, str]]:
-    """Links in place of the saved model (to a classmate's), of the notebook nbgrader writes back (to
-    the private gradebook) and of a capture folder (to a classmate's), each planted once the kernel
-    has written what it replaces; then a link and a FIFO in the last capture."""
+    """Links in place of the saved model (to a classmate's) and of the notebook nbgrader writes back
+    (to the private gradebook), planted once the model is saved; a FIFO beside them; and, before the
+    last capture, a link where that capture goes (into the working copy's own top folder)."""
     honest = f"{HONEST}/autograded/{HONEST}/{ctx['assignment']}"
     return [after("a12_report", f"""
 import os, shutil, threading, time
@@ -308,15 +308,16 @@ def wait_for(path):
         time.sleep(0.005)
 
 
+os.makedirs(".labkit_capture", exist_ok=True)
+replace_with_link(".labkit_capture/a05_frozen_hidden", "..")   # the last capture would land in the top folder
+
+
 def plant_links():
-    wait_for(".labkit_capture/a10_saved_model_hidden/values.json")   # the model is saved by now
+    wait_for(settings["saved_model_file"])   # the hand-in cell has saved the model
+    time.sleep(0.5)
     replace_with_link(settings["saved_model_file"], "../../../../{honest}/" + settings["saved_model_file"])
     replace_with_link("{ctx['assignment']}.ipynb", "../../../gradebook.db")
-    replace_with_link(".labkit_capture/a10_saved_model_hidden",
-                      "../../../../../{honest}/.labkit_capture/a10_saved_model_hidden")
-    wait_for(".labkit_capture/a05_frozen_hidden/values.json")        # the last capture
-    replace_with_link(".labkit_capture/a05_frozen_hidden/gradebook.json", "../../../../../gradebook.db")
-    os.mkfifo(".labkit_capture/a05_frozen_hidden/model.npz")
+    os.mkfifo("model.npz")
 
 
 threading.Thread(target=plant_links, daemon=True).start()
@@ -379,7 +380,9 @@ ATTACKS = {"gradebook_writer": gradebook_writer, "patched_checks": patched_check
            "lingering_process": lingering_process, "planted_links": planted_links,
            "outside_writer": outside_writer, "capture_forger": capture_forger}
 # activity -> points lost, for the attacks that fake part of the work
-LOSSES = {"patched_checks": {8: 6, 12: 8}, "planted_links": {10: 5}, "capture_forger": {8: 6}}
+# planted_links: the hand-in (2 + 3: no saved model) and the hidden frozen-base check of activity 5 (4),
+# whose hand-over the grader refuses to take through a link
+LOSSES = {"patched_checks": {8: 6, 12: 8}, "planted_links": {10: 5, 5: 4}, "capture_forger": {8: 6}}
 
 
 # ---- the test's side: a private course, decoys, a server, snapshots ---------------------------------

@@ -144,7 +144,11 @@ def check(settings, bwrap: str = "bwrap") -> list[Row]:
             rows.append(Row(label, f"{path}: {text}", not extra))
         else:
             rows.append(Row(label, f"{path}: {'not there' if seen is None else 'VISIBLE, ' + seen}", seen is None))
-    leaked_tmp = sorted((set(found["tmp"]) & host_tmp) - {scratch.name} - {n for n in found["tmp"] if n.startswith("lk-")})
+    # the folders on the way to what the sandbox binds on purpose (a kit checked out under /tmp, say)
+    on_the_way = {Path(p).relative_to("/tmp").parts[0] for p in bound
+                  if Path(p).is_relative_to("/tmp") and Path(p) != Path("/tmp")}
+    leaked_tmp = sorted((set(found["tmp"]) & host_tmp) - {scratch.name} - on_the_way
+                        - {n for n in found["tmp"] if n.startswith("lk-")})
     rows.append(Row("other paths under the host's /tmp",
                     "none visible" if not leaked_tmp else "VISIBLE: " + ", ".join(leaked_tmp[:6]), not leaked_tmp))
     rows.append(Row("writing outside its working folder",

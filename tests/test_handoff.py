@@ -243,3 +243,15 @@ def test_the_hand_over_keeps_working_when_the_notebook_patches_the_checks_and_js
     record = json.loads((tmp_path / "a05" / "values.json").read_text())
     assert record["values"]["model"]["kind"] == "model" and record["values"]["class_names"]["kind"] == "plain"
     assert record["relations"]["inside"]["base_model"][0] == "model"
+
+
+def test_accuracies_read_from_the_fits_records_pass_outside_as_they_do_inside(lab, notebook, tmp_path,
+                                                                             monkeypatch):
+    records = notebook["history"].history
+    from_history = {**notebook, "train_accuracy": float(records["accuracy"][-1]),
+                    "val_accuracy": float(records["val_accuracy"][-1])}
+    monkeypatch.chdir(lab)
+    checks.accuracies(from_history["train_accuracy"], from_history["val_accuracy"], notebook["model"],
+                      notebook["train_ds"], notebook["val_ds"])   # the notebook's own check accepts them
+    outcome = judged(lab, tmp_path, from_history, "a08")
+    assert outcome.passed, outcome.message

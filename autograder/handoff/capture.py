@@ -127,9 +127,15 @@ def _figure(value, folder: Path, name: str) -> dict:
 
 
 def _model(value, folder: Path, name: str) -> dict:
+    """The model as a Keras file, and the records of its latest fit (checks compare with them)."""
     value.save(folder / f"{name}.keras")
-    return {"kind": "model", "file": f"{folder.name}/{name}.keras", "compiled": bool(getattr(value, "compiled", False)),
-            "class": type(value).__name__}
+    entry = {"kind": "model", "file": f"{folder.name}/{name}.keras",
+             "compiled": bool(getattr(value, "compiled", False)), "class": type(value).__name__}
+    keras = sys.modules.get("keras")
+    latest = getattr(value, "history", None)
+    if keras is not None and isinstance(latest, keras.callbacks.History):
+        entry["history"] = _history(latest)
+    return entry
 
 
 def _history(value) -> dict:

@@ -195,12 +195,18 @@ def model(root: Path, entry: dict):
     import keras
 
     path = inside(root, entry["file"])
+    loaded = None
     if entry.get("compiled"):
         try:
-            return keras.models.load_model(path, compile=True, safe_mode=True)
+            loaded = keras.models.load_model(path, compile=True, safe_mode=True)
         except Exception:  # a loss or metric the judge cannot rebuild: judge the model uncompiled
-            pass
-    return keras.models.load_model(path, compile=False, safe_mode=True)
+            loaded = None
+    loaded = loaded or keras.models.load_model(path, compile=False, safe_mode=True)
+    if entry.get("history"):   # as in the kernel, the model knows its latest fit
+        latest = history(entry["history"])
+        latest.set_model(loaded)
+        loaded.history = latest
+    return loaded
 
 
 def history(entry: dict):

@@ -73,9 +73,41 @@ def judge(call, plan, capture: Path, lab: Path, settings) -> tuple[dict, str]:
         return {}, f"{type(error).__name__}: {error}"
 
 
-def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str]) -> bool:
+def verdict_outputs(outcome: dict | None, failure: str):
+    """What a judged grade cell shows in the graded notebook: the check's line, or its failure."""
+    from nbformat.notebooknode import NotebookNode
+
+    from autograder.grading.limits import error_output
+
+    outcome = outcome or {"passed": False, "message": f"GradingError: could not be judged ({failure})",
+                          "output": ""}
+    shown = ([NotebookNode(output_type="stream", name="stdout", text=outcome["output"])]
+             if outcome.get("output") else [])
+    if outcome.get("passed"):
+        return shown
+    message = outcome.get("message", "")
+    name, _, rest = message.partition(": ")
+    ename, evalue = (name, rest) if name.isidentifier() else ("CheckFailed", message)
+    return [*shown, error_output(ename, evalue)]
+
+
+def write_verdicts(notebook_path: Path, outcomes: dict, failure: str, judged_ids: set[str]) -> None:
+    """Put the judge's outcome into each judged grade cell of the graded notebook (whose kernel ran a
+    stand-in there), so that the feedback shows what decided the points."""
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in judged_ids and cell.get("outputs"):
+            cell.outputs = verdict_outputs(outcomes.get(grade_id), failure)
+    nbformat.write(notebook, notebook_path)
+
+
+def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str], compare: bool = True) -> bool:
     """Every judged cell's points from the outside judgment (0 when judging failed); True if any
-    cell changed. Disagreements with the notebook's own check are noted for the student."""
+    cell changed. With `compare` (the notebook's own checks ran in the kernel), disagreements with
+    them are noted for the student."""
     cells = [CellGrade.from_dict(c) for c in result.cells]
     changed, disagreements = False, []
     for cell in cells:
@@ -85,7 +117,7 @@ def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str
         passed = bool(outcome and outcome.get("passed"))
         message = (outcome or {}).get("message", "") if outcome else f"could not be judged ({failure})"
         points = cell.max_points if passed else 0.0
-        if passed != cell.passed:
+        if passed != cell.passed and compare:
             disagreements.append(cell.grade_id)
         if points != cell.points or passed != cell.passed:
             changed = True

@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Dict, Float, Integer, Unicode
+from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from autograder.grading.scrub import scrub
 from autograder.grading.results import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, ExecutionReport
@@ -144,6 +144,7 @@ class MemoryWatcher:
         kill_all(processes[::-1], wait=0)  # the kernel's death is seen by the notebook client
 
 
+JUDGED_NOTE = "This check is made outside the notebook by the grader, on the values the notebook left here."
 DEFERRED_NOTE = ("This check is made outside the notebook by the grader: the saved model is loaded "
                  "in a fresh process and evaluated on the hidden test images.")
 
@@ -160,6 +161,8 @@ class LimitedExecute(SandboxedExecute):
                             "decides; grade cells calling it run a stand-in instead").tag(config=True)
     capture = Dict({}, help="grade_id -> the names its checks read; before such a grade cell runs, the "
                    "kernel writes them into the capture folder for the judge outside it").tag(config=True)
+    judge_outside = Bool(False, help="captured grade cells run a stand-in in the kernel: the grader's judge "
+                         "decides them and writes their output into the graded notebook").tag(config=True)
     capture_store = Unicode("", help="a folder the kernel cannot see: each capture is moved there as soon "
                             "as it is written, so that later cells cannot change it").tag(config=True)
 
@@ -169,15 +172,19 @@ class LimitedExecute(SandboxedExecute):
         return self.memory_limit_mb + max(256, self.memory_limit_mb // 4)
 
     def preprocess_cell(self, cell, resources, index):
-        """Run a cell; a grade cell whose check is verified outside the kernel runs a stand-in (the
-        grader decides its points from the fresh-process verification, so it is not done twice)."""
+        """Run a cell. A grade cell whose check the grader decides outside the kernel runs a stand-in:
+        the hidden-split check (the fresh-process verification decides it) and, with `judge_outside`,
+        every captured grade cell (the judge decides it and its output is written back afterwards),
+        so no check is done twice."""
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.get("cell_type") == "code" and meta.get("grade") and meta.get("grade_id") in self.capture:
+        judged = cell.get("cell_type") == "code" and meta.get("grade") and meta.get("grade_id") in self.capture
+        if judged:
             self._capture(cell, meta["grade_id"])
-        if not (self.deferred_call and meta.get("grade") and self.deferred_call in cell.get("source", "")):
+        deferred = self.deferred_call and meta.get("grade") and self.deferred_call in cell.get("source", "")
+        if not (deferred or (judged and self.judge_outside)):
             return super().preprocess_cell(cell, resources, index)
         original = cell.source
-        cell.source = f"print({DEFERRED_NOTE!r})"
+        cell.source = f"print({(DEFERRED_NOTE if deferred else JUDGED_NOTE)!r})"
         try:
             return super().preprocess_cell(cell, resources, index)
         finally:

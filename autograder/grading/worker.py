@@ -196,6 +196,7 @@ def nbgrader_config(settings, root: Path, report_path: Path, defer_verification:
     c.LimitedExecute.deferred_call = DEFERRED_CALL if defer_verification else ""
     c.LimitedExecute.capture = capture or {}
     c.LimitedExecute.capture_store = str(capture_store or "")
+    c.LimitedExecute.judge_outside = bool(capture)   # the judge decides those cells: not run twice
     return c
 
 
@@ -389,25 +390,26 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     cells = read_grades(api.coursedir.db_url, settings, submission.student)
     attach_errors(cells, autograded)
     result.cells = [cell.to_dict() for cell in cells]
+    capture, lab, notes = judging.hand_over(autograded.parent, settings, root / "judge", store=store)
+    result.notes.extend(notes)
+    judged_ids = set(judging.capture_names(plan))
+    # the judge and the verifier run at once, each its own fresh process
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        verifying = (pool.submit(verification.run, lab / settings.notebook_name, settings, verifier)
+                     if task.verify else None)
+        outcomes, failure = judging.judge(judge_call, plan, capture, lab, settings)
+        judging.write_verdicts(autograded, outcomes, failure, judged_ids)
+        page = feedback.nbgrader_feedback(settings, root, submission.student)
+        if verifying is not None:
+            result.verify = verifying.result()
+    changed = judging.apply(result, outcomes, failure, judged_ids, compare=False)
+    if verification.apply(result, settings, deferred=task.verify) or changed:
+        gradebook.store(api.coursedir.db_url, settings, result)
+        page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals
     keep = Path(task.out_dir) / "autograded" / submission.student / settings.assignment
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(autograded, keep / settings.notebook_name)
     result.autograded_notebook = str(keep / settings.notebook_name)
-    capture, lab, notes = judging.hand_over(autograded.parent, settings, root / "judge", store=store)
-    result.notes.extend(notes)
-    # the judge and the verifier, each its own fresh process, run while nbgrader writes the feedback page
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        verifying = (pool.submit(verification.run, lab / settings.notebook_name, settings, verifier)
-                     if task.verify else None)
-        judged = pool.submit(judging.judge, judge_call, plan, capture, lab, settings)
-        page = feedback.nbgrader_feedback(settings, root, submission.student)
-        outcomes, failure = judged.result()
-        if verifying is not None:
-            result.verify = verifying.result()
-    changed = judging.apply(result, outcomes, failure, set(judging.capture_names(plan)))
-    if verification.apply(result, settings, deferred=task.verify) or changed:
-        gradebook.store(api.coursedir.db_url, settings, result)
-        page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals
     return page
 
 

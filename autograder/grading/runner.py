@@ -184,7 +184,7 @@ class Batch:
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.is_file() else []
         result = GradeResult(student=submission.student, status=TIMED_OUT if timed_out else GRADING_ERROR,
                              source_sha256=self.source_sha, submission_sha256=file_sha256(submission.notebook))
-        result.sandboxed = bool(getattr(self.settings, "sandbox", False))
+        result.sandboxed = self.settings.sandbox
         result.message = (f"grading this notebook took longer than {limit:.0f} s and was stopped"
                           if timed_out else f"the grading process failed ({tail[0] if tail else 'no log'})")
         zero_cells(result, str(self.template_db), self.settings)

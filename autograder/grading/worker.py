@@ -213,23 +213,15 @@ def read_grades(db_url: str, settings, student: str) -> list[CellGrade]:
                           needs_manual_grade=bool(g.needs_manual_grade)) for g in grades]
 
 
-def template_cells(db_path: str, settings) -> tuple[dict[str, str], set[str]]:
-    """The assignment's source cells (grade_id -> cell type) and its grade cell ids."""
+def template_cells(db_path: str, settings) -> tuple[dict[str, str], dict[str, float]]:
+    """The assignment's source cells (grade_id -> cell type) and its grade cells (grade_id -> the
+    points the assignment gives it)."""
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{db_path}") as gradebook:
         notebook = gradebook.find_notebook(settings.assignment, settings.assignment)
         return ({c.name: c.cell_type for c in notebook.source_cells},
-                {c.name for c in notebook.grade_cells})
-
-
-def template_maxima(db_path: str, settings) -> dict[str, float]:
-    """grade_id -> the points the assignment gives that grade cell."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{db_path}") as gradebook:
-        notebook = gradebook.find_notebook(settings.assignment, settings.assignment)
-        return {c.name: float(c.max_score) for c in notebook.grade_cells}
+                {c.name: float(c.max_score) for c in notebook.grade_cells})
 
 
 def out_of_bounds(result: GradeResult, maxima: dict[str, float]) -> str:
@@ -308,8 +300,9 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
     out = Path(task.out_dir)
     result = GradeResult(student=submission.student, status=OK, source_sha256=task.source_sha256,
                          submission_sha256=file_sha256(submission.notebook))
-    result.sandboxed = bool(getattr(settings, "sandbox", False))
-    source_cells, grade_cell_ids = template_cells(task.template_db, settings)
+    result.sandboxed = settings.sandbox
+    source_cells, maxima = template_cells(task.template_db, settings)
+    grade_cell_ids = set(maxima)
     try:
         if submission.problem:
             raise SubmissionProblem(submission.problem, submission.message)
@@ -328,7 +321,7 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
         result.status, result.message = problem.status, problem.message
         zero_cells(result, task.template_db, settings)
     score(result, settings)
-    problem = out_of_bounds(result, template_maxima(task.template_db, settings))
+    problem = out_of_bounds(result, maxima)
     if problem:  # never a grade: the instructor is told, and the student is graded again next run
         result.status, result.message = GRADING_ERROR, f"grading error: {problem}"
         zero_cells(result, task.template_db, settings)
@@ -402,7 +395,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
         page = feedback.nbgrader_feedback(settings, root, submission.student)
         if verifying is not None:
             result.verify = verifying.result()
-    changed = judging.apply(result, outcomes, failure, judged_ids, compare=False)
+    changed = judging.apply(result, outcomes, failure, judged_ids)
     if verification.apply(result, settings, deferred=task.verify) or changed:
         gradebook.store(api.coursedir.db_url, settings, result)
         page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals

@@ -5,7 +5,8 @@ cell and notebook time, memory, output). As nbgrader does at autograde time, loc
 source back and each grade cell is replaced by the source notebook's version, so every check runs at
 the cell's place in the notebook (a base checked right after activity 4 is judged before training).
 The kernel decides nothing: it runs in a copy of the notebook's folder, hands the values each grade
-cell reads to the grader (autograder.handoff), and a new process judges every cell from them.
+cell reads to the grader (autograder.handoff) and runs a stand-in in its place, and a new process
+judges every such cell from them.
 Checks that judge the saved model (`hidden_accuracy`) run after the kernel is gone, in this process,
 which starts `autograder.verify` in a fresh one. Outcomes can be cached per (notebook, plan)."""
 from __future__ import annotations
@@ -22,7 +23,7 @@ from autograder.digest import file_sha256
 from autograder.grading_tests.plan import GradedProperty, Plan
 
 PROBE_MARK = "# graded at this place: "
-CACHE_VERSION = 2   # 2: outcomes judged outside the kernel
+CACHE_VERSION = 3   # 2: outcomes judged outside the kernel; 3: and their output is the judge's
 
 
 @dataclass
@@ -203,7 +204,7 @@ def _executor(settings, report_path: Path, plan: Plan, capture_store: Path):
                           memory_limit_mb=settings.memory_limit_mb,
                           output_limit_kb=settings.output_limit_kb, report_path=str(report_path),
                           capture=judging.capture_names(plan), capture_store=str(capture_store),
-                          sandbox=settings.sandbox)
+                          judge_outside=True, sandbox=settings.sandbox)
 
 
 def read_submission(path: Path):
@@ -251,10 +252,10 @@ def grade(notebook_path: str | Path, plan: Plan, settings) -> Graded:
                 outcome = outside_kernel(prop, lab, settings)
             elif prop.grade_id not in present:
                 outcome = missing(prop)
-            else:  # the judge decides; the notebook's own output is kept for the student
-                shown = outcome_of(cells[prop.grade_id], NOISE_PATTERN)
-                outcome = Outcome(**judged[prop.grade_id]) if prop.grade_id in judged else shown
-                outcome.output = shown.output
+            elif prop.grade_id in judged:  # the kernel ran a stand-in there: the judge decides
+                outcome = Outcome(**judged[prop.grade_id])
+            else:
+                outcome = outcome_of(cells[prop.grade_id], NOISE_PATTERN)
             graded.outcomes[prop.grade_id] = outcome.to_dict()
     graded.seconds = round(time.monotonic() - started, 2)
     return graded

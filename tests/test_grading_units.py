@@ -128,6 +128,19 @@ def test_a_missed_threshold_overrules_only_the_accuracy_check(settings):
                       "a10_hidden_accuracy_hidden": 0.0, "a05_frozen_hidden": 4.0}
 
 
+def test_a_moved_base_overrules_only_activity_5s_check(settings):
+    # one mistake, one activity: the hidden-split accuracy is judged on accuracy alone
+    result = GradeResult(student="s", status=OK)
+    result.cells = [CellGrade("a10_hidden_accuracy_hidden", 10, 3.0, 3.0, True).to_dict(),
+                    CellGrade("a05_frozen_hidden", 5, 4.0, 4.0, True).to_dict()]
+    worker.score(result, settings)
+    result.verify = {"status": "failed", "ok": False, "accuracy": 0.9, "threshold": 0.8,
+                     "base_matches_reference": False, "error": None}
+    assert verification.apply(result, settings) is True
+    points = {c["grade_id"]: c["points"] for c in result.cells}
+    assert points == {"a10_hidden_accuracy_hidden": 3.0, "a05_frozen_hidden": 0.0}
+
+
 def test_a_deferred_check_keeps_its_points_only_when_verified(settings, tmp_path):
     verified = _result(settings)
     verified.verify = {"status": "verified", "ok": True, "accuracy": 0.9, "threshold": 0.8,

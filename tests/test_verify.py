@@ -240,12 +240,12 @@ def verification(monkeypatch):
     return state
 
 
-def test_hidden_check_reports_a_moved_base_unless_told_not_to(course, saved, verification):
+def test_hidden_check_judges_accuracy_alone_unless_told_to_check_the_base(course, saved, verification):
     verification.result = VerifyResult(False, 0.9, THRESHOLD, False, CLASSES)
+    # accuracy alone, so that an unfrozen base costs only the points of the check that tests it (activity 5)
+    assert checks.hidden_accuracy(saved / "moved.keras", settings=course.settings).passed
     with pytest.raises(CheckFailed, match="base weights .* that differ"):
-        checks.hidden_accuracy(saved / "moved.keras", settings=course.settings)
-    # accuracy alone, so that an unfrozen base costs only the points of the check that tests it
-    assert checks.hidden_accuracy(saved / "moved.keras", settings=course.settings, require_base=False).passed
+        checks.hidden_accuracy(saved / "moved.keras", settings=course.settings, require_base=True)
     with pytest.raises(CheckFailed, match="Hand-in .*base weights .* that differ"):
         checks.saved_model(saved / "moved.keras", base_unchanged=True, settings=course.settings)
     assert verification.runs == 1  # one fresh process per model file, shared by the checks

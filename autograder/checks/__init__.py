@@ -7,13 +7,13 @@ from autograder.checks.result import CheckFailed, CheckResult  # noqa: I001  (re
 from autograder.checks.data import dataset_loaded, imports
 from autograder.checks.figures import architecture_diagram, curves_figure, sample_figure
 from autograder.checks.handin import hidden_accuracy, saved_model
-from autograder.checks.models import base_pretrained, regularized, transfer_model
+from autograder.checks.models import base_pretrained, base_unchanged, regularized, transfer_model
 from autograder.checks.report import classification_report_matches
 from autograder.checks.training import accuracies, compiled_and_fitted, regularized_fitted
 
 __all__ = [
     "CheckFailed", "CheckResult",
-    "imports", "dataset_loaded", "sample_figure", "base_pretrained", "transfer_model",
+    "imports", "dataset_loaded", "sample_figure", "base_pretrained", "transfer_model", "base_unchanged",
     "architecture_diagram", "compiled_and_fitted", "accuracies", "regularized", "regularized_fitted",
     "curves_figure", "classification_report_matches", "saved_model", "hidden_accuracy",
 ]

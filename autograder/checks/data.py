@@ -45,7 +45,7 @@ def _require_dataset(activity, value, name):
     return value
 
 
-def _check_element_spec(value, name, image_shape):
+def _check_element_spec(value, name, image_shape, classes):
     import tensorflow as tf
 
     spec = value.element_spec
@@ -59,10 +59,13 @@ def _check_element_spec(value, name, image_shape):
                           "pass image_size and color_mode from lab_settings.json and keep batching on")
     if not (images.dtype.is_floating or images.dtype == tf.uint8):
         raise CheckFailed(2, "float32 or uint8 images", f"{images.dtype.name} images", LOAD_HINT)
-    if labels.shape.rank != 1 or not labels.dtype.is_integer:
-        raise CheckFailed(2, "integer class labels, one per image",
+    integers = labels.shape.rank == 1 and labels.dtype.is_integer
+    one_hot = labels.shape.rank == 2 and labels.dtype.is_floating and labels.shape[-1] == classes
+    if not (integers or one_hot):
+        raise CheckFailed(2, f"class labels, one per image: integers, or one-hot rows of {classes}",
                           f"labels of type {labels.dtype.name} and shape {tuple(labels.shape)}",
-                          "keep label_mode='int' (the default) in image_dataset_from_directory")
+                          "keep label_mode='int' (the default) in image_dataset_from_directory, "
+                          "or use label_mode='categorical' with categorical_crossentropy")
 
 
 def _check_class_names(class_names, folders):
@@ -106,10 +109,11 @@ def _check_split(train_prints, val_prints, settings):
 def dataset_loaded(train_ds, val_ds, class_names):
     """Batched (image, integer label) datasets of the configured shape, the right classes and split."""
     settings = lab.load(2)
+    folders = lab.class_folders(2, settings)
     for value, name in ((train_ds, "train_ds"), (val_ds, "val_ds")):
         _require_dataset(2, value, name)
-        _check_element_spec(value, name, settings.image_shape)
-    _check_class_names(class_names, lab.class_folders(2, settings))
+        _check_element_spec(value, name, settings.image_shape, len(folders))
+    _check_class_names(class_names, folders)
     train_prints, train_max = _contents(train_ds)
     val_prints, val_max = _contents(val_ds)
     _check_split(train_prints, val_prints, settings)

@@ -99,10 +99,10 @@ def saved_model(path=None, model=None, base_unchanged: bool = False, settings=No
 
 
 @check(10, SAVE_HINT)
-def hidden_accuracy(path=None, timeout: float | None = None, settings=None, require_base: bool = True):
-    """(Hidden) The saved model reaches the accuracy threshold on the hidden split and (unless
-    `require_base=False`) its base equals the pretrained reference; judged by `autograder.verify`
-    in a fresh Python process.
+def hidden_accuracy(path=None, timeout: float | None = None, settings=None, require_base: bool = False):
+    """(Hidden) The saved model reaches the accuracy threshold on the hidden split, judged by
+    `autograder.verify` in a fresh Python process. Accuracy alone: a base that moved is activity
+    5's (`require_base=True` adds it for a course that wants both in one check).
 
     Settings come from the course configuration (grader side); the default timeout stays inside
     nbgrader's cell timeout, so that a slow verification fails this check, not the whole cell."""

@@ -14,7 +14,7 @@ TRANSFER_HINT = ("freeze the base (`base_model.trainable = False`), then build `
                  "`x = base_model(inputs, training=False)`, a Dense head with one unit per class, "
                  "`model = keras.Model(inputs, outputs)`")
 REGULARIZED_HINT = ("build a new model around the same frozen base with Dropout, an L2 kernel_regularizer "
-                    "and/or augmentation layers (RandomFlip, RandomRotation, ...) in the head")
+                    "and/or augmentation layers (RandomFlip, RandomRotation, ...)")
 DROPOUT_LIKE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
                 "GaussianDropout", "AlphaDropout")
 AUGMENTATION = ("RandAugment", "AugMix", "MixUp", "CutMix", "Solarization")  # besides every Random*
@@ -68,43 +68,68 @@ def _require_classes(activity, class_names):
     return list(class_names)
 
 
-def _check_contains_base(activity, model, name, base):
+def _same_weights(layer, base) -> bool:
+    mine, theirs = layer.weights, base.weights
+    return (len(mine) == len(theirs) and
+            all(a.shape == b.shape and np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(mine, theirs)))
+
+
+def _find_base(activity, model, name, base):
+    """The pretrained base inside `model`: the `base_model` object itself, or another copy of it
+    (loaded again, with the same weights); a model built around some other network fails."""
     if model is base:
         raise CheckFailed(activity, f"`{name}` to be a new model around `base_model`",
                           "the base itself", TRANSFER_HINT)
-    if not kt.contains(model, base):
-        raise CheckFailed(activity, f"`base_model` inside `{name}`",
-                          "a model that does not use this `base_model` object", TRANSFER_HINT)
+    if kt.contains(model, base):
+        return base
+    keras = kt.keras()
+    copies = [layer for layer in kt.sublayers(model)
+              if isinstance(layer, keras.Model) and layer is not model and _same_weights(layer, base)]
+    if not copies:
+        raise CheckFailed(activity, f"the pretrained `base_model` inside `{name}`",
+                          "a model without it (no part with the base's weights)", TRANSFER_HINT)
+    return copies[0]
 
 
-def check_activation_matches_loss(activity, model, outputs, classes):
-    """A softmax output with a probability loss, or raw logits with from_logits=True."""
+def check_output_activation(activity, outputs, classes):
+    """One score per class that is either a probability row (softmax) or raw logits; True for softmax.
+
+    Outputs in [0, 1] that do not sum to 1 are a sigmoid, which is the model's mistake (activities
+    5 and 9), whatever loss it is compiled with later."""
     probabilities = kt.are_probabilities(outputs)
     if not probabilities and np.all((outputs >= 0) & (outputs <= 1)):
         raise CheckFailed(activity, "a softmax output (or raw logits with a from_logits=True loss)",
                           "outputs in [0, 1] that do not sum to 1 (sigmoid?)",
                           f"use keras.layers.Dense({classes}, activation='softmax')")
-    info = kt.loss_info(model)
-    if info is not None:
-        loss, from_logits = info
-        if probabilities and from_logits:
-            raise CheckFailed(activity, "a loss with from_logits=False for a softmax output",
-                              f"{loss} with from_logits=True", "drop from_logits=True, or drop the softmax")
-        if not probabilities and not from_logits:
-            raise CheckFailed(activity, "a softmax output, or from_logits=True in the loss for raw logits",
-                              f"raw outputs (no softmax) with {loss} expecting probabilities",
-                              "add activation='softmax' to the last Dense layer, or compile with "
-                              "keras.losses.SparseCategoricalCrossentropy(from_logits=True)")
     return probabilities
 
 
+def check_loss_matches_outputs(activity, model, outputs):
+    """The compiled loss reads the outputs as they are: probabilities with from_logits=False, raw
+    logits with from_logits=True. A sigmoid output is left to the activity that built the model."""
+    info = kt.loss_info(model)
+    probabilities = kt.are_probabilities(outputs)
+    sigmoid_like = not probabilities and np.all((outputs >= 0) & (outputs <= 1))
+    if info is None or sigmoid_like:
+        return
+    loss, from_logits = info
+    if probabilities and from_logits:
+        raise CheckFailed(activity, "a loss with from_logits=False for a softmax output",
+                          f"{loss} with from_logits=True", "drop from_logits=True, or drop the softmax")
+    if not probabilities and not from_logits:
+        raise CheckFailed(activity, "a softmax output, or from_logits=True in the loss for raw logits",
+                          f"raw outputs (no softmax) with {loss} expecting probabilities",
+                          "compile with keras.losses.SparseCategoricalCrossentropy(from_logits=True), "
+                          "or add activation='softmax' to the last Dense layer")
+
+
 def _check_outputs(activity, model, name, images, classes):
-    """One output per class; activation consistent with the compiled loss, if any."""
+    """One output per class, softmax or logits (the loss that reads them is graded with the fit)."""
     outputs = kt.predict(model, images)
     if outputs.ndim != 2 or outputs.shape[1] != classes:
         raise CheckFailed(activity, f"`{name}` to output {classes} numbers per image (one per class)",
                           f"outputs of shape {outputs.shape[1:]}", f"end with keras.layers.Dense({classes}, ...)")
-    return check_activation_matches_loss(activity, model, outputs, classes)
+    return check_output_activation(activity, outputs, classes)
 
 
 def _first_batch(activity, train_ds):
@@ -140,46 +165,90 @@ def _check_frozen(activity, model, name, base, images, labels, classes, batch=No
                           "`trainable` after compile only counts once you recompile")
 
 
-def _check_inference_mode(activity, model, base, images):
+def _training_flag_hint(model, base, images) -> str:
+    """A tip (never a reason to take points) when the base would run in training mode once it is
+    unfrozen: a frozen BatchNormalization layer runs in inference mode whatever `training` says,
+    so this only matters for fine-tuning later."""
     flags = kt.base_call_training_flags(model, base)
-    if flags:
-        if any(flag is not False for flag in flags):
-            raise CheckFailed(activity, "`base_model` called with training=False",
-                              f"a call with training={[f for f in flags if f is not False][0]}",
-                              "write `x = base_model(inputs, training=False)` so its BatchNorm layers "
-                              "keep running in inference mode, even after a later unfreeze")
-    elif kt.base_runs_in_training_mode(model, base, images):
-        raise CheckFailed(activity, "`base_model` called in inference mode (training=False)",
-                          "a base whose BatchNorm layers would update in training",
-                          "build the model with the functional API and call `base_model(inputs, training=False)`")
+    if flags is not None:
+        explicit = bool(flags) and all(flag is False for flag in flags)
+    else:
+        explicit = not kt.base_runs_in_training_mode(model, base, images)
+    if explicit:
+        return ""
+    return ("; tip: `base_model(inputs, training=False)` keeps its BatchNorm layers in inference mode "
+            "even if you unfreeze the base later to fine-tune it")
 
 
 @check(5, TRANSFER_HINT)
 def transfer_model(model, base_model, class_names, train_ds=None):
-    """`model` wraps the frozen `base_model` (called in inference mode) with a trainable head.
+    """`model` wraps the frozen `base_model` with a trainable head, one output per class.
 
-    With `train_ds`, the behavioural training step uses one batch of it (same dtypes as fit)."""
+    Frozen is judged by what a real training step does to the base's weights and BatchNorm
+    statistics. With `train_ds`, that step uses one batch of it (same dtypes as fit)."""
     model = kt.require_model(5, model, "model", TRANSFER_HINT)
-    base = kt.require_model(5, base_model, "base_model", TRANSFER_HINT)
+    base_model = kt.require_model(5, base_model, "base_model", TRANSFER_HINT)
     classes = len(_require_classes(5, class_names))
-    _check_frozen_transfer(5, model, "model", base, classes, lab.load(5), train_ds)
-    return passed(5, f"transfer model (frozen base in inference mode, head with {classes} outputs)")
+    settings = lab.load(5)
+    base = _find_base(5, model, "model", base_model)
+    images, labels = _check_model_shape(5, model, "model", classes, settings)
+    _check_frozen(5, model, "model", base, images, labels, classes, _first_batch(5, train_ds))
+    return passed(5, f"transfer model (frozen base, head with {classes} outputs)"
+                     + _training_flag_hint(model, base, images))
 
 
-def _check_frozen_transfer(activity, model, name, base, classes, settings, train_ds):
-    """The base inside the model, right input and outputs, frozen and in inference mode; returns
-    the probe images for further checks."""
-    _check_contains_base(activity, model, name, base)
+def _check_model_shape(activity, model, name, classes, settings):
+    """The right input and one output per class; returns the probe batch for further checks."""
     _check_input_shape(activity, model, name, settings.image_shape)
     images, labels = kt.probe_batch(settings.image_shape, classes)
     _check_outputs(activity, model, name, images, classes)
-    _check_frozen(activity, model, name, base, images, labels, classes, _first_batch(activity, train_ds))
-    _check_inference_mode(activity, model, base, images)
-    return images
+    return images, labels
+
+
+@check(5, "freeze the base (`base_model.trainable = False`) before compiling and fitting")
+def base_unchanged(base_model):
+    """(Hidden) After all the training, `base_model` still holds the shipped pretrained weights
+    (BatchNorm statistics included): a frozen base. Whether it was the pretrained one to begin
+    with is activity 4's check."""
+    base = kt.require_model(5, base_model, "base_model", TRANSFER_HINT)
+    settings = lab.load(5)
+    shipped = _shipped_base(settings.base_model_file)
+    mine = kt.weight_snapshot(base.weights)
+    if [a.shape for a in mine] != [a.shape for a in shipped]:
+        raise CheckFailed(5, "`base_model` to be the pretrained base", "a network of another architecture",
+                          BASE_HINT)
+    differing = [w.path for w, a, b in zip(base.weights, mine, shipped) if not np.array_equal(a, b)]
+    if differing:
+        raise CheckFailed(5, "the base's pretrained weights unchanged by all the training (a frozen base)",
+                          f"{len(differing)} of {len(shipped)} weight arrays changed (e.g. {differing[0]})",
+                          "set `base_model.trainable = False` before compiling, and compile again after "
+                          "changing it")
+    return passed(5, "the base still holds its pretrained weights after all the training")
+
+
+def _head_is_regularized(model, base, images) -> tuple[bool, list[str]]:
+    """(acts in training, names of the head's regularizing layers) judged by behaviour: with the
+    base held in inference mode, the training-mode output differs from the inference output
+    (dropout, noise, augmentation), or the head adds a positive penalty to the loss (L1/L2)."""
+    variables = list(model.variables)
+    saved = kt.weight_snapshot(variables)  # seed generators advance in training mode
+    flags = [(layer, layer.trainable) for layer in [base, *kt.sublayers(base)]]
+    try:
+        base.trainable = False  # a base left trainable would differ in training mode by itself
+        training = np.asarray(model(images, training=True))
+        penalty = float(sum(np.sum(np.asarray(loss)) for loss in model.losses)
+                        - sum(np.sum(np.asarray(loss)) for loss in base.losses))
+        inference = np.asarray(model(images, training=False))
+    finally:
+        kt.restore(variables, saved)
+        for layer, trainable in flags:  # outer first, so inner flags win as before
+            layer.trainable = trainable
+    return penalty > 1e-12 or not np.allclose(training, inference), _regularizers(model, base)
 
 
 def _regularizers(model, base) -> list[str]:
-    """Names of the dropout/noise, weight-penalty and augmentation layers outside the base."""
+    """Names of the dropout/noise, weight-penalty and augmentation layers outside the base (for the
+    message only: what decides is `_head_is_regularized`)."""
     found = []
     for layer in kt.head_layers(model, base):
         kind = type(layer).__name__
@@ -190,34 +259,25 @@ def _regularizers(model, base) -> list[str]:
     return found
 
 
-def _regularization_active(model, images) -> bool:
-    """Training-mode output differs from inference output, or a weight penalty is non-zero."""
-    variables = list(model.variables)
-    saved = kt.weight_snapshot(variables)  # seed generators advance in training mode
-    try:
-        training = np.asarray(model(images, training=True))
-        inference = np.asarray(model(images, training=False))
-        penalty = float(sum(np.sum(np.asarray(loss)) for loss in model.losses))
-    finally:
-        kt.restore(variables, saved)
-    return penalty > 0 or not np.allclose(training, inference)
-
-
 @check(9, REGULARIZED_HINT)
 def regularized(regularized_model, base_model, class_names=None, train_ds=None):
-    """Same frozen base, plus dropout, an L2 penalty or augmentation that is active in training."""
+    """A new model around the pretrained base, one output per class, with regularization that acts
+    in training (dropout, noise, a weight penalty or augmentation). Freezing is activity 5's."""
     model = kt.require_model(9, regularized_model, "regularized_model", REGULARIZED_HINT)
-    base = kt.require_model(9, base_model, "base_model", REGULARIZED_HINT)
+    base_model = kt.require_model(9, base_model, "base_model", REGULARIZED_HINT)
     settings = lab.load(9)
     classes = len(_require_classes(9, class_names) if class_names is not None
                   else lab.class_folders(9, settings))
-    images = _check_frozen_transfer(9, model, "regularized_model", base, classes, settings, train_ds)
-    found = _regularizers(model, base)
-    if not found:
-        raise CheckFailed(9, "Dropout, an L2 kernel_regularizer or augmentation layers outside the base",
-                          "none of them", REGULARIZED_HINT)
-    if not _regularization_active(model, images):
-        raise CheckFailed(9, "regularization that acts during training",
-                          f"{', '.join(found)} with no effect (rate 0 or a zero penalty?)",
-                          "use a Dropout rate such as 0.3 or keras.regularizers.L2(1e-3)")
-    return passed(9, f"regularized model ({', '.join(found)}) with the base still frozen")
+    base = _find_base(9, model, "regularized_model", base_model)
+    images, _ = _check_model_shape(9, model, "regularized_model", classes, settings)
+    active, found = _head_is_regularized(model, base, images)
+    if not active:
+        raise CheckFailed(9, "dropout, a weight penalty (L1/L2) or augmentation that acts during training",
+                          f"{', '.join(found)} with no effect (rate 0 or a zero penalty?)" if found
+                          else "a model that behaves the same in training and inference, with no penalty",
+                          REGULARIZED_HINT)
+    note = ""
+    if kt.trainable_base_weights(model, base):
+        note = ("; note: its base is not frozen, which counts in activity 5 (the base must come out of "
+                "training unchanged), not here")
+    return passed(9, f"regularized model ({', '.join(found) or 'regularization in the head'})" + note)

@@ -17,7 +17,7 @@ ACCURACY_HINT = ("compute them with `model.evaluate(train_ds)` and `model.evalua
 
 
 def _check_compiled(activity, model, name, image_shape):
-    from autograder.checks.models import check_activation_matches_loss
+    from autograder.checks.models import check_loss_matches_outputs
 
     info = kt.loss_info(model)
     if info is None:
@@ -28,7 +28,7 @@ def _check_compiled(activity, model, name, image_shape):
                           f"the loss {loss}", COMPILE_HINT)
     images, _ = kt.probe_batch(image_shape, 2)
     outputs = kt.predict(model, images)
-    check_activation_matches_loss(activity, model, outputs, outputs.shape[-1])
+    check_loss_matches_outputs(activity, model, outputs)
 
 
 def _check_history(activity: int, history, model, epochs: int, name: str, model_name: str) -> dict:
@@ -57,16 +57,19 @@ def _check_history(activity: int, history, model, epochs: int, name: str, model_
         raise CheckFailed(activity, "loss, accuracy, val_loss and val_accuracy in the history",
                           f"keys {sorted(records)} (missing {missing})",
                           "compile with metrics=['accuracy'] and pass validation_data=val_ds to fit")
-    lengths = {key: len(values) for key, values in records.items()}
-    if len(history.epoch) != epochs or any(length != epochs for length in lengths.values()):
-        raise CheckFailed(activity, f"{epochs} epochs of training (lab_settings.json)",
-                          f"{len(history.epoch)} epochs", f"call fit once with epochs={epochs}")
+    ran = len(history.epoch)
+    asked = (getattr(history, "params", None) or {}).get("epochs", ran)
+    # a callback such as EarlyStopping may end a fit of `epochs` epochs sooner; that is fine
+    if asked != epochs or not 1 <= ran <= epochs or any(len(values) != ran for values in records.values()):
+        raise CheckFailed(activity, f"one fit of {epochs} epochs (lab_settings.json)",
+                          f"a fit of {asked} epochs" + (f" that ran {ran}" if ran != asked else ""),
+                          f"call fit once with epochs={epochs}")
     if not all(np.all(np.isfinite(values)) for values in records.values()):
         raise CheckFailed(activity, "finite losses and accuracies", "NaN or infinite values",
                           "lower the learning rate and check that the images are raw pixels")
     iterations = int(np.asarray(model.optimizer.iterations)) if getattr(model, "optimizer", None) else 0
-    if iterations < epochs:
-        raise CheckFailed(activity, f"`{model_name}` to have been trained for {epochs} epochs",
+    if iterations < ran:
+        raise CheckFailed(activity, f"`{model_name}` to have been trained for {ran} epochs",
                           f"{iterations} optimizer steps", fit_hint)
     return records
 
@@ -77,8 +80,8 @@ def compiled_and_fitted(model, history):
     model = kt.require_model(7, model, "model", COMPILE_HINT)
     settings = lab.load(7)
     _check_compiled(7, model, "model", settings.image_shape)
-    _check_history(7, history, model, settings.epochs, "history", "model")
-    return passed(7, f"model compiled and fitted for {settings.epochs} epochs")
+    records = _check_history(7, history, model, settings.epochs, "history", "model")
+    return passed(7, f"model compiled and fitted for {_epochs_run(records, settings.epochs)}")
 
 
 @check(10, "`regularized_history = regularized_model.fit(train_ds, validation_data=val_ds, epochs=...)`")
@@ -87,9 +90,14 @@ def regularized_fitted(regularized_history, regularized_model):
     model = kt.require_model(10, regularized_model, "regularized_model", COMPILE_HINT)
     settings = lab.load(10)
     _check_compiled(10, model, "regularized_model", settings.image_shape)
-    _check_history(10, regularized_history, model, settings.regularized_epochs, "regularized_history",
-                   "regularized_model")
-    return passed(10, f"regularized model fitted for {settings.regularized_epochs} epochs")
+    records = _check_history(10, regularized_history, model, settings.regularized_epochs, "regularized_history",
+                             "regularized_model")
+    return passed(10, f"regularized model fitted for {_epochs_run(records, settings.regularized_epochs)}")
+
+
+def _epochs_run(records: dict, epochs: int) -> str:
+    ran = len(records["loss"])
+    return f"{epochs} epochs" if ran == epochs else f"{ran} of {epochs} epochs (stopped early by a callback)"
 
 
 def _require_plain_float(value, name):

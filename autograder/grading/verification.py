@@ -72,9 +72,10 @@ def findings(verified: dict, settings) -> list[tuple[int, str, str]]:
     return found
 
 
-# Which hidden grade cells claim each verified property, by a word of their grade id: the accuracy
-# cell also checks the base, so a changed base overrules it too; a missing model overrules both.
-CLAIMED_BY = {"model": ("",), "accuracy": ("accuracy",), "base": ("frozen", "accuracy")}
+# Which hidden grade cells claim each verified property, by a word of their grade id: a changed base
+# is activity 5's (its frozen-base cell) and nothing else's; a missing model overrules every hidden
+# cell of activity 10.
+CLAIMED_BY = {"model": ("",), "accuracy": ("accuracy",), "base": ("frozen",)}
 
 
 def claims(cells: list[CellGrade], activity: int, prop: str = "model") -> list[CellGrade]:

@@ -61,7 +61,8 @@ def summary_html(result: GradeResult, settings) -> str:
             continue
         failed = [c for c in cells if c.activity == activity and not c.passed]
         manual = [c for c in failed if c.needs_manual_grade]
-        what = "; ".join(f"{c.grade_id}: {c.error}" if c.error else c.grade_id
+        # each lost point is named once, with the check that took it
+        what = "; ".join(f"-{c.max_points - c.points:g} {c.grade_id}: {c.error or 'the check did not pass'}"
                          for c in failed if not c.needs_manual_grade)
         if manual:
             what = (what + "; " if what else "") + "graded by hand later"
@@ -78,7 +79,8 @@ def summary_html(result: GradeResult, settings) -> str:
         + ("" if result.sandboxed else " (not sandboxed: graded without the kit's sandbox)") + "</p>"
         + (f"<ul>{notes_html}</ul>" if notes_html else "")
         + '<table style="border-collapse:collapse" border="1" cellpadding="4">'
-        "<tr><th>Activity</th><th>Points</th><th>What failed (expected / found / hint)</th></tr>"
+        "<tr><th>Activity</th><th>Points</th><th>Points lost, the check that took them, and why "
+        "(expected / found / hint)</th></tr>"
         + "".join(rows) + "</table></div>"
     )
 

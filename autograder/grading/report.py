@@ -6,11 +6,29 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from autograder.grading.results import ALTERED, GradeResult
+from autograder.grading.results import ALTERED, CellGrade, GradeResult
 
 
 def activity_columns(settings) -> list[str]:
     return [f"a{activity:02d}" for activity in sorted(settings.points)]
+
+
+def points_lost(result: GradeResult) -> list[tuple[int | None, float, str, str]]:
+    """(activity, points lost, grade cell, why) for every autograded cell below its points: each
+    lost point is named once, with the one check that took it."""
+    lost = []
+    for cell in (CellGrade.from_dict(c) for c in result.cells):
+        if cell.needs_manual_grade or cell.points >= cell.max_points:
+            continue
+        lost.append((cell.activity, cell.max_points - cell.points, cell.grade_id,
+                     cell.error or "the check did not pass"))
+    return lost
+
+
+def lost_text(result: GradeResult) -> str:
+    """grades.csv's `lost` column: "a05 -8 a05_transfer_model_visible: why | ..."."""
+    return " | ".join(f"a{activity or 0:02d} -{points:g} {grade_id}: {why}"
+                      for activity, points, grade_id, why in points_lost(result))
 
 
 def row(result: GradeResult, settings) -> dict:
@@ -24,6 +42,7 @@ def row(result: GradeResult, settings) -> dict:
         "total": f"{result.total:g}", "percent": f"{result.percent:.1f}", "letter": result.letter,
         "status": result.status, "verified": verify.get("status", "not run"),
         "accuracy": "" if accuracy is None else f"{accuracy:.4f}",
+        "lost": lost_text(result),
         "message": " | ".join(m for m in [result.message, *result.notes] if m),
         "sandbox": "sandboxed" if result.sandboxed else "not sandboxed",
     })
@@ -33,7 +52,7 @@ def row(result: GradeResult, settings) -> dict:
 def write_csv(results: list[GradeResult], settings, path: Path) -> Path:
     """grades.csv: one row per student, written atomically."""
     columns = ["student", *activity_columns(settings), "total", "percent", "letter", "status",
-               "verified", "accuracy", "sandbox", "message"]
+               "verified", "accuracy", "sandbox", "lost", "message"]
     partial = path.with_name(path.name + ".partial")
     with open(partial, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)

@@ -86,6 +86,20 @@ regularized_model = keras.Model(regularized_inputs, regularized_outputs)
 """.strip())
 
 
+def variant_sequential_regularized(solved):
+    """Activity 9 as a Sequential model around the base frozen in activity 5 (correct work)."""
+    return replaced(solved, "a09_regularized", """
+regularized_model = keras.Sequential([
+    keras.Input(shape=base_model.input_shape[1:]),
+    keras.layers.RandomTranslation(0.1, 0.1),
+    base_model,
+    keras.layers.Dense(64, activation="relu", kernel_regularizer=keras.regularizers.l2(1e-4)),
+    keras.layers.Dropout(0.2),
+    keras.layers.Dense(len(class_names), activation="softmax"),
+])
+""".strip())
+
+
 def variant_low_accuracy(solved):
     """The regularized model sees one epoch of a few images: it cannot reach the threshold."""
     return edited(solved, "a10_regularized_fit",

@@ -18,9 +18,11 @@ HIDDEN_ACCURACY = "a10_hidden_accuracy_hidden"
 
 # Points lost per variant, per activity, with the reason; everything else keeps full marks.
 VARIANTS = {
-    # The transfer model's frozen base (visible and hidden), the regularized model's frozen base and
-    # the out-of-kernel check that the saved base equals the pretrained one all fail; nothing else.
-    "not_frozen": (helpers.variant_not_frozen, {5: 12, 9: 12, 10: 3}),
+    # Freezing is activity 5's alone (visible and hidden); the regularized model and the hidden-split
+    # accuracy do not grade it again (docs/rubric.md).
+    "not_frozen": (helpers.variant_not_frozen, {5: 12}),
+    # A correct Sequential model around the frozen base, with augmentation, L2 and dropout.
+    "sequential_regularized": (helpers.variant_sequential_regularized, {}),
     "no_regularization": (helpers.variant_no_regularization, {9: 12}),
     # one epoch: the history check (3) and the hidden-split accuracy (3) fail; the model still saves.
     "low_accuracy": (helpers.variant_low_accuracy, {10: 6}),

@@ -34,6 +34,7 @@ SUBMISSIONS = {
     "solution": lambda solved, release: solved,
     "release": lambda solved, release: release,
     "not_frozen": lambda solved, release: helpers.variant_not_frozen(solved),
+    "sequential_regularized": lambda solved, release: helpers.variant_sequential_regularized(solved),
     "low_accuracy": lambda solved, release: helpers.variant_low_accuracy(solved),
 }
 

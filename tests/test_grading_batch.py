@@ -246,7 +246,14 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_finishes_the_rest(graded, tmp_path
     while not (out / "state" / "alice.json").is_file() and time.monotonic() < deadline:
         time.sleep(0.2)
     batch.send_signal(signal.SIGINT)
-    _, stderr = batch.communicate(timeout=60)
+    try:
+        _, stderr = batch.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # say what still runs (and may hold the output pipes open)
+        alive = [(p.pid, p.info["status"], " ".join(p.info["cmdline"] or [])[:160])
+                 for p in psutil.process_iter(["cmdline", "status"]) if "autograder" in " ".join(p.info["cmdline"] or [])
+                 or "ipykernel" in " ".join(p.info["cmdline"] or [])]
+        batch.kill()
+        pytest.fail(f"the batch did not end within 60 s of Ctrl-C (exit code {batch.poll()}); still running: {alive}")
     assert batch.returncode == 130 and "resume" in stderr
     time.sleep(1)
     # workers are forked (their command line is the fork server's) and work inside out/.work, as do

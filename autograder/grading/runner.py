@@ -68,13 +68,30 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def kill_tree(pid: int) -> None:
-    """Kill a worker and everything it started (its kernel runs in a session of its own)."""
+    """Kill a worker and everything it started (its kernel runs in a session of its own).
+
+    The tree is frozen (SIGSTOP) as it is listed, until a listing finds nothing new, so that a
+    process forked while the list was taken (a kernel or judge being started) is not missed."""
     try:
         root = psutil.Process(pid)
-        processes = [*root.children(recursive=True), root]
     except psutil.Error:
         return
-    kill_all(processes)
+    frozen: dict[int, psutil.Process] = {}
+    for _ in range(10):
+        try:
+            found = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            break
+        new = [process for process in found if process.pid not in frozen]
+        if not new:
+            break
+        for process in new:
+            try:
+                process.suspend()
+            except psutil.Error:
+                pass
+            frozen[process.pid] = process
+    kill_all(list(frozen.values()))
 
 
 @contextlib.contextmanager

@@ -73,8 +73,9 @@ def check_quote(quote: text.Quote, sentence: str, facts: dict) -> QuoteCheck:
     subject = preferred(sentence)
     agreeing = [k for k in options if abs(options[k] - quote.value) <= tolerance(quote) + 1e-9]
     if agreeing:
+        rank = {k: i for i, k in enumerate(fact_names.LABELS)}   # results before curve records
         key = min(agreeing, key=lambda k: (not (subject and k.startswith(subject)),
-                                           abs(options[k] - quote.value), k))
+                                           round(abs(options[k] - quote.value), 3), rank.get(k, len(rank)), k))
         return QuoteCheck(quote, key, options[key])
     key = min(options, key=lambda k: (abs(options[k] - quote.value), k))
     return QuoteCheck(quote, nearest=key, nearest_value=options[key])

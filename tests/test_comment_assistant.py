@@ -158,3 +158,34 @@ def test_grades_csv_gets_the_suggestion_columns_and_keeps_its_own(tmp_path, refe
     assert (rows["ana"]["a13_suggested"], rows["ana"]["a13_review"]) == ("10", "clear")
     assert rows["ana"]["a13_checklist"].startswith("Q1 ")
     assert (rows["ben"]["a13_suggested"], rows["ben"]["a13_review"]) == ("0", "clear")
+
+
+def test_the_gradebook_comment_is_nbgraders_automatic_one_and_leaves_the_graders_own(tmp_path, references):
+    from types import SimpleNamespace
+
+    from nbgrader.api import Gradebook
+
+    from autograder.grading.results import GradeResult
+
+    course = SimpleNamespace(assignment="lab")
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gradebook:
+        gradebook.add_assignment("lab")
+        gradebook.add_notebook("lab", "lab")
+        gradebook.add_grade_cell("a13_comment_answer", "lab", "lab", max_score=10, cell_type="markdown")
+        gradebook.add_solution_cell("a13_comment_answer", "lab", "lab")
+        for student in ("ana", "ben"):
+            gradebook.add_student(student)
+            gradebook.add_submission("lab", student)
+        gradebook.find_comment("a13_comment_answer", "lab", "lab", "ben").manual_comment = "Well argued."
+        gradebook.db.commit()
+    results = [GradeResult(s, "ok", comment={"grade_id": "a13_comment_answer", "text": good_comment(f), "facts": f})
+               for s, f in (("ana", ANA), ("ben", BEN))]
+    found = {r.student: review(r.student, r.comment["text"], r.comment["facts"], references) for r in results}
+    assert publish.write_gradebook(url, course, results, found) == []
+    with Gradebook(url) as gradebook:
+        ana, ben = (gradebook.find_comment("a13_comment_answer", "lab", "lab", s) for s in ("ana", "ben"))
+        assert ana.comment.startswith("Activity 13, checked against your own results") and "suggested 10/10" in ana.comment
+        assert f"first model: train {ANA['first_train']:.2f}" in ana.comment
+        assert ben.comment == "Well argued." and "suggested" in ben.auto_comment
+        assert gradebook.find_grade("a13_comment_answer", "lab", "lab", "ana").needs_manual_grade

@@ -189,3 +189,34 @@ def test_the_gradebook_comment_is_nbgraders_automatic_one_and_leaves_the_graders
         assert f"first model: train {ANA['first_train']:.2f}" in ana.comment
         assert ben.comment == "Well argued." and "suggested" in ben.auto_comment
         assert gradebook.find_grade("a13_comment_answer", "lab", "lab", "ana").needs_manual_grade
+
+
+def renamed(facts: dict, prefix: str) -> dict:
+    """The same results with class folders named like the lab's ('digit_5')."""
+    names = {name: prefix + name for name in facts["class_names"]}
+    return {**facts, "class_names": sorted(names.values()),
+            "classes": {names[n]: v for n, v in facts["classes"].items()},
+            "easiest": [names[n] for n in facts["easiest"]], "hardest": [names[n] for n in facts["hardest"]]}
+
+
+def test_classes_are_recognised_as_students_name_them(references):
+    facts = renamed(ANA, "digit_")
+    found = review("ana", good_comment(ANA), facts, references)
+    assert "easiest: digit_6 (agrees" in question(found, 3)[1] and found.suggested == 10
+    sentence = "The sixes were easiest, the 8's hardest, unlike digit 5 after 5 epochs in activity 7."
+    assert [n for n, _ in text.class_mentions(sentence, facts["class_names"])] == ["digit_6", "digit_8", "digit_5"]
+
+
+def test_a_number_is_checked_against_the_result_its_words_name(references):
+    """Ben's training accuracy quoted as his validation accuracy does not pass as right."""
+    comment = bens_comment_with(BEN).replace(f"and {BEN['first_val']:.2f} on validation",
+                                             f"and {BEN['first_train']:.2f} on validation")
+    found = review("ben", comment, BEN, references)
+    assert question(found, 1)[0] == 1
+    assert f"quotes {BEN['first_train']:.2f}, which matches none" in question(found, 1)[1]
+
+
+def test_claiming_overfitting_where_validation_is_as_high_as_training_is_flagged(references):
+    even = {**ANA, "first_val": ANA["first_train"], "first_gap": 0.0}
+    found = review("ana", good_comment(even), even, references)
+    assert question(found, 1)[0] == 1 and "says there is overfitting" in question(found, 1)[1]

@@ -97,8 +97,7 @@ class _Review:
     def _unknown(self, keys, activity: int) -> bool:
         if any(key in self.facts for key in keys):
             return False
-        self.doubts.append(f"Q: no results of activity {activity} to compare with (the notebook did not "
-                           f"reach it or its values could not be rebuilt); check the comment's numbers by hand")
+        self.doubts.append(f"Q: no results of activity {activity} to check its numbers against")
         return True
 
     def overfitting(self):
@@ -122,11 +121,13 @@ class _Review:
         if wrong:
             points = min(points, 1)
             notes += [_wrong_note(c) for c in wrong]
-        gap = self.facts.get("first_gap")
-        if isinstance(gap, float) and gap > rubric.GAP_OVERFITTING and compare.says_no_overfitting(self.comment):
+        gap, verdict = self.facts.get("first_gap"), compare.overfitting_verdict(self.comment)
+        if isinstance(gap, float) and (verdict == "none" and gap > rubric.GAP_OVERFITTING
+                                       or verdict == "overfitting" and gap <= rubric.GAP_NONE):
             points = min(points, 1)
-            notes.append(f"says there is no overfitting, but the training accuracy is {fmt(gap)} above validation")
-            self.doubts.append("Q1: its conclusion contradicts the student's own results")
+            notes.append(f"says there is {'no ' if verdict == 'none' else ''}overfitting, but the training "
+                         f"accuracy is {fmt(gap)} above validation")
+            self.doubts.append("Q1: the conclusion contradicts the student's results")
         return points, f"Q1 {points}/{q.points} {q.title}: " + "; ".join(notes)
 
     def regularization(self):
@@ -153,7 +154,7 @@ class _Review:
             points = min(points, 1)
             notes.append(f"says the gap {claim}, but it went from {fmt(self.facts['first_gap'])} to "
                          f"{fmt(self.facts['regularized_gap'])}")
-            self.doubts.append("Q2: what it says about the gap contradicts the student's own results")
+            self.doubts.append("Q2: what it says of the gap contradicts the student's results")
         return points, f"Q2 {points}/{q.points} {q.title}: " + "; ".join(notes)
 
     def classes_question(self):
@@ -176,7 +177,7 @@ class _Review:
             else:
                 notes.append(f"calls {', '.join(said)} the {kind}, but by f1-score the {kind} is "
                              f"{', '.join(truth)}")
-                self.doubts.append(f"Q3: the class it calls {kind} is not, by the student's own report")
+                self.doubts.append(f"Q3: the class it calls {kind} is not, by the student's report")
         named = [s for s in self.sentences if text.class_mentions(s, self.classes)]
         reasons = sorted({w.lower() for s in about + named for w in rubric.found(rubric.REASON, s)})
         if reasons and (claims["easiest"] or claims["hardest"]):
@@ -241,7 +242,7 @@ def assess(student: str, comment: str, facts: dict, max_points: float = rubric.R
     if not text.is_english(comment):
         result.suggested = None
         result.doubts.append(f"not in English ({100 * text.english_share(comment):.0f} % English function "
-                             "words): the checks read English, so read it yourself")
+                             "words): the checks read English")
         result.checklist.append(f"numbers: {_numbers_line(review)}")
         return result
     parts = [review.overfitting(), review.regularization(), review.classes_question(), review.transfer()]

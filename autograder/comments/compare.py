@@ -16,6 +16,39 @@ NEAR_CUE = 40          # a class takes the meaning of an easy/hard word at most 
 METRICS = ("precision", "recall", "f1-score")
 
 
+# What a number is said to be, by the word naming it ("validation accuracy of 0.81", "0.95 on the
+# training images"): the facts of that kind only.
+KINDS = {"train": r"train\w*", "val": r"val\w*", "gap": r"gap|difference", "test": r"test|hidden",
+         "f1": r"f1\S*|f-?score|precision|recall"}
+NUMBER = r"(?<![\w-])\d*[.,]?\d+\s*%?(?![\w-])"
+
+
+def kind_of(quote: text.Quote) -> str:
+    """The kind the words around a quote give it: right after it ("0.95 on the training images"),
+    else the nearest of the five words before it, up to the previous number; '' when none."""
+    after = re.match(r"\s*(?:on|in|for|of)\s+(?:the\s+)?(\S+)", quote.after, re.IGNORECASE)
+    if after:
+        for kind, pattern in KINDS.items():
+            if re.fullmatch(pattern, after.group(1).strip(".,;:"), re.IGNORECASE):
+                return kind
+    before = re.split(NUMBER, quote.before)[-1].split()[-5:]
+    for word in reversed(before):
+        for kind, pattern in KINDS.items():
+            if re.fullmatch(pattern, word.strip(".,;:()"), re.IGNORECASE):
+                return kind
+    return ""
+
+
+def of_kind(key: str, kind: str) -> bool:
+    if kind == "f1":
+        return key.startswith("class:") or key == "report_macro_f1"
+    if kind == "val":
+        return key.endswith("_val") or key == "report_accuracy"
+    if kind == "test":
+        return key == "hidden_accuracy"
+    return key.endswith(f"_{kind}")
+
+
 def tolerance(quote: text.Quote) -> float:
     return max(ABS_TOLERANCE, 0.5 * 10.0 ** -quote.decimals)
 
@@ -68,6 +101,8 @@ def check_quote(quote: text.Quote, sentence: str, facts: dict) -> QuoteCheck:
     """The fact a quote agrees with (within tolerance; the sentence's own subject first, then the
     closest), else the nearest fact."""
     options = candidates(sentence, facts)
+    kind = kind_of(quote)
+    options = {k: v for k, v in options.items() if of_kind(k, kind)} if kind else options
     if not options:
         return QuoteCheck(quote)
     subject = preferred(sentence)
@@ -119,8 +154,15 @@ def class_claims(comment: str, class_names: list[str]) -> dict[str, set]:
     return claims
 
 
-def says_no_overfitting(comment: str) -> bool:
-    return bool(re.search(rubric.NO_OVERFITTING, comment, re.IGNORECASE))
+def overfitting_verdict(comment: str) -> str:
+    """'none' when the comment says there is no overfitting, 'overfitting' when it says there is
+    (about the first model: sentences about regularization are left out), else ''."""
+    about_first = [s for s in text.sentences(comment) if not rubric.about(rubric.REGULARIZATION, s)]
+    if any(re.search(rubric.NO_OVERFITTING, s, re.IGNORECASE) for s in about_first):
+        return "none"
+    if any(re.search(r"\bover-?fit", s, re.IGNORECASE) for s in about_first):
+        return "overfitting"
+    return ""
 
 
 def gap_claim(comment: str) -> str:

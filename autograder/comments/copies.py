@@ -1,12 +1,14 @@
 """Near-copies: a comment much like a classmate's, the posted solution's example answer or the
-activity's own text. TF-IDF over character n-grams (scikit-learn) with cosine similarity: a copy
+activity's own text. TF-IDF over words and word pairs (scikit-learn) with cosine similarity: a copy
 with a few words or numbers changed stays close, while two comments written apart on the same
-questions share the topic's words but not their sequence."""
+questions share the topic's words but few of their pairs. benchmarks/comment_copies.py measures
+this against character n-grams and single words: word pairs leave the widest margin between the
+least similar copy (0.86) and the most similar comments written apart (0.43)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-NEAR_COPY = 0.8     # cosine similarity at or above which two comments count as near-copies
+NEAR_COPY = 0.7     # cosine similarity at or above which two comments count as near-copies
 MIN_WORDS = 15      # shorter comments are too short to call copies
 
 
@@ -29,8 +31,7 @@ def similarities(comments: dict[str, str], references: dict[str, str]) -> dict[s
     texts = [comments[s] if s in comments else references[s] for s in names]
     if len(names) < 2:
         return {}
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
-                              lowercase=True).fit_transform(texts)
+    vectors = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
     matrix = cosine_similarity(vectors)
     found: dict[str, list[Copy]] = {}
     for i, student in enumerate(students):

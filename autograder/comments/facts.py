@@ -67,9 +67,17 @@ def _records(history) -> dict:
     return {"train": train, "val": val} if train and len(train) == len(val) else {}
 
 
+def fitted(model) -> bool:
+    """The model was fitted: it came with the records of its latest fit (see handoff.capture)."""
+    import keras
+
+    return isinstance(getattr(model, "history", None), keras.callbacks.History)
+
+
 def _first_model(names: dict, split: dict, facts: dict) -> None:
     model = names.get("model")
-    if model is None:
+    if model is None or not fitted(model):   # a model never fitted has no results to quote
+        facts["missing"][FIRST_MODEL] = "the first model was never fitted (activity 7)"
         return
     facts["first_train"] = _accuracy(model, split["train_ds"])
     facts["first_val"] = _accuracy(model, split["val_ds"])
@@ -84,7 +92,7 @@ def _first_history(names: dict, facts: dict) -> None:
 
 def _regularized(names: dict, split: dict, facts: dict) -> None:
     model = names.get("regularized_model")
-    if model is not None:
+    if model is not None and fitted(model):
         facts["regularized_train"] = _accuracy(model, split["train_ds"])
         facts["regularized_val"] = _accuracy(model, split["val_ds"])
         facts["regularized_gap"] = facts["regularized_train"] - facts["regularized_val"]
@@ -103,7 +111,8 @@ def _report(names: dict, split: dict, class_names: list[str], facts: dict) -> No
     from autograder.checks.training import labels_and_predictions
 
     model = names.get("regularized_model")
-    if model is None or not class_names:
+    if model is None or not fitted(model) or not class_names:
+        facts["missing"][REPORT] = "the regularized model was never fitted (activity 10)"
         return
     truth, predicted = labels_and_predictions(model, split["val_ds"])
     report = classification_report(truth, predicted, labels=list(range(len(class_names))),

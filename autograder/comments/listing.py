@@ -40,28 +40,37 @@ def preview(comment: str, full: bool) -> str:
 
 
 def table(results, settings, full: bool = False, only: str = "all"):
-    """A rich table of the class's comments (only: 'all', 'clear' or 'read')."""
+    """What `labkit comments` prints (a rich Group): a summary table of the class, sorted, then one
+    panel per student with the facts, the comment and the checklist (only: 'all', 'clear', 'read')."""
+    from rich.console import Group
+    from rich.panel import Panel
     from rich.table import Table
 
     assessments = publish.review_class(results, settings)
     by_student = {r.student: r for r in results}
     rows = [a for a in order(assessments) if only == "all" or (a.clear == (only == "clear"))]
     clear = sum(a.clear for a in assessments.values())
-    shown = Table(title=f"Activity 13 comments: {clear} clear (confirm quickly), {len(assessments) - clear} "
-                        "to read - suggestions only, every comment still needs a manual grade",
-                  show_lines=True, expand=True)
-    for name, ratio in (("student", 1), ("suggested", 1), ("facts (from the graded artifacts)", 3),
-                        ("comment", 4), ("checklist", 5)):
-        shown.add_column(name, ratio=ratio, overflow="fold")
+    summary = Table(title=f"Activity 13: {clear} clear (confirm quickly), {len(assessments) - clear} to read; "
+                          "suggestions only, each comment still needs a manual grade")
+    for name in ("student", "suggested", "review", "words", "why read it"):
+        summary.add_column(name, overflow="fold", no_wrap=name in ("student", "suggested", "review"))
+    panels = []
     for found in rows:
         result = by_student[found.student]
-        mark = "[green]clear[/]" if found.clear else "[yellow]read[/]"
-        checklist = "\n".join([*(f"- {line}" for line in found.checklist),
-                               *(f"[yellow]! {doubt}[/]" for doubt in found.doubts)])
-        shown.add_row(found.student, f"{found.shown_score()}\n{mark}",
-                      assessing.facts_line(result.comment.get("facts") or {}),
-                      preview(result.comment.get("text", ""), full), checklist)
-    return shown
+        review = "[green]clear[/]" if found.clear else "[yellow]read[/]"
+        summary.add_row(found.student, found.shown_score(), review, str(found.words),
+                        "; ".join(found.doubts) or "-")
+        details = Table.grid(padding=(0, 1))
+        details.add_column(style="bold", no_wrap=True)
+        details.add_column(overflow="fold")
+        details.add_row("results", assessing.facts_line(result.comment.get("facts") or {}))
+        details.add_row("comment", preview(result.comment.get("text", ""), full))
+        details.add_row("checklist", "\n".join(f"- {line}" for line in found.checklist))
+        if found.doubts:
+            details.add_row("read", "\n".join(f"[yellow]! {doubt}[/]" for doubt in found.doubts))
+        panels.append(Panel(details, title=f"{found.student}: suggested {found.shown_score()} ({review})",
+                            title_align="left"))
+    return Group(summary, *panels)
 
 
 def _comments(args) -> int:

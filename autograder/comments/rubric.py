@@ -9,6 +9,7 @@ from dataclasses import dataclass
 WORDS_ASKED = (100, 200)       # the length the activity asks for
 FAR_OFF = (50, 400)            # shorter or longer than this costs a point and needs reading
 GAP_OVERFITTING = 0.05         # a training accuracy this far above validation is overfitting
+GAP_NONE = 0.02                # ... and one at most this far above it is not
 RUBRIC_POINTS = 10             # the rubric's total; suggestions scale to the cell's points
 
 

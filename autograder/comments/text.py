@@ -32,6 +32,8 @@ class Quote:
     value: float
     decimals: int      # decimals of the fraction: "0.9" -> 1, "93%" -> 2, "93.4%" -> 3
     sentence: int
+    before: str = ""   # the words before it in its sentence, and after it
+    after: str = ""
 
 
 def answer_cell(notebook):
@@ -106,11 +108,13 @@ def quotes(text: str) -> list[Quote]:
         for match in _PERCENT.finditer(sentence):
             value, decimals = _number(match.group(1))
             if value <= 100 and not _a_setting(sentence[:match.start()]):
-                found.append(Quote(match.group(0).strip(), value / 100, decimals + 2, index))
+                found.append(Quote(match.group(0).strip(), value / 100, decimals + 2, index,
+                                   sentence[:match.start()], sentence[match.end():]))
         for match in _FRACTION.finditer(sentence):
             value, decimals = _number(match.group(1))
             if value <= 1 and not _a_setting(sentence[:match.start()]):
-                found.append(Quote(match.group(1), value, decimals, index))
+                found.append(Quote(match.group(1), value, decimals, index, sentence[:match.start()],
+                                   sentence[match.end():]))
     return found
 
 
@@ -118,31 +122,60 @@ def _a_setting(before: str) -> bool:
     return bool(SETTING_WORDS & {w.lower() for w in re.findall(r"[A-Za-z0-9]+", before)[-3:]})
 
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?%?|[^\W\d_]+(?:['’][^\W\d_]+)?")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?%?(?:['’]?s\b)?|[^\W\d_]+(?:['’][^\W\d_]+)?")
 # words around a digit that make it something other than a class ("activity 5", "5 epochs")
 NOT_A_CLASS_BEFORE = ("activity", "activities", "epoch", "epochs", "step", "question", "layer", "top")
 NOT_A_CLASS_AFTER = ("epoch", "image", "picture", "layer", "class", "percent", "time", "point", "word")
 
 
-def class_mentions(sentence: str, class_names: list[str]) -> list[tuple[str, int]]:
-    """(class name, character offset) for each class the sentence names. Class names that are
-    digits count only as whole words that are not part of a number, an epoch or an activity
-    ("digit 5", "the 8s", "five"), not "0.5", "5 epochs" or "activity 5"."""
-    tokens = list(_TOKEN.finditer(sentence))
-    lowered = {name.lower(): name for name in class_names}
-    digits = any(name.isdigit() for name in lowered)
-    found = []
-    for position, match in enumerate(tokens):
-        word = match.group(0).lower()
-        word = SPELLED.get(word, word) if digits else word
-        word = re.sub(r"(?<=\d)['’]?s$", "", word)
-        name = lowered.get(word) or lowered.get(word.removesuffix("s")) or lowered.get(word.removesuffix("es"))
-        if name is None:
-            continue
-        if name.isdigit():
-            before = tokens[position - 1].group(0).lower() if position else ""
-            after = tokens[position + 1].group(0).lower() if position + 1 < len(tokens) else ""
-            if before in NOT_A_CLASS_BEFORE or after.startswith(NOT_A_CLASS_AFTER):
-                continue
-        found.append((name, match.start()))
+def aliases(class_names: list[str]) -> dict[tuple, str]:
+    """Ways a comment names each class: its folder name in words ("digit_5" -> "digit 5"), the
+    part that tells it apart from the others ("5", and "five" for a digit), singular or plural."""
+    split = {name: tuple(t.lower() for t in _TOKEN.findall(name.replace("_", " "))) for name in class_names}
+    common = set.intersection(*(set(parts) for parts in split.values())) if len(split) > 1 else set()
+    found: dict[tuple, str] = {}
+    for name, parts in split.items():
+        own = tuple(t for t in parts if t not in common) or parts
+        for form in {parts, own}:
+            found[form] = name
+            found[(*form[:-1], form[-1] + "s")] = name        # "the 8s", "roses" for "rose"
+            found[(*form[:-1], form[-1] + "es")] = name       # "sixes"
+            if form[-1].endswith("s"):
+                found[(*form[:-1], form[-1][:-1])] = name     # "rose" for "roses"
+            if len(form) == 1 and form[0] in DIGIT_WORDS:
+                word = DIGIT_WORDS[form[0]]
+                found[(word,)] = found[(word + "s",)] = found[(word + "es",)] = name
     return found
+
+
+DIGIT_WORDS = {digit: word for word, digit in SPELLED.items()}
+
+
+def class_mentions(sentence: str, class_names: list[str]) -> list[tuple[str, int]]:
+    """(class name, character offset) for each class the sentence names (see aliases). A class
+    named by a number counts only as a whole word that is not part of a number, an epoch or an
+    activity ("digit 5", "the 8s", "five"), not "0.5", "5 epochs" or "activity 5"."""
+    tokens = list(_TOKEN.finditer(sentence))
+    words = [re.sub(r"(?<=\d)['’]s$", "s", t.group(0).lower()) for t in tokens]
+    known = aliases(class_names)
+    longest = max((len(form) for form in known), default=0)
+    found, position = [], 0
+    while position < len(tokens):
+        for size in range(min(longest, len(tokens) - position), 0, -1):
+            name = known.get(tuple(words[position:position + size]))
+            if name is not None and not _not_a_class(words, position, size):
+                found.append((name, tokens[position].start()))
+                position += size
+                break
+        else:
+            position += 1
+    return found
+
+
+def _not_a_class(words: list[str], position: int, size: int) -> bool:
+    """A bare number with a word around it that makes it an activity, epoch or count."""
+    if size > 1 or not words[position][:1].isdigit():
+        return False
+    before = words[position - 1] if position else ""
+    after = words[position + 1] if position + 1 < len(words) else ""
+    return before in NOT_A_CLASS_BEFORE or after.startswith(NOT_A_CLASS_AFTER)

@@ -64,8 +64,9 @@ def simulated_class(release, answers: dict[str, str]) -> dict[str, object]:
 
 def comments_after(students: dict, release, answers: dict[str, str], facts: dict) -> dict[str, object]:
     """The classmates who hand in after s01 wrote their activity-13 comments (see demo_comments):
-    s06 runs the solution's code and quotes its own numbers, which are s01's; s03 writes a few
-    words; s04 quotes s01's numbers; s05 copies s06's comment."""
+    s06 runs the solution's code and quotes the numbers s01's run gave (the grader's rerun of the
+    same code may differ by an image or so); s03 writes a few words; s04 quotes s01's numbers;
+    s05 copies s06's comment."""
     from autograder import demo_comments as write
 
     good = write.own_words(facts)

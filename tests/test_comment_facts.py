@@ -65,6 +65,7 @@ def test_facts_are_recomputed_from_the_handed_over_models_not_read_from_typed_nu
     assert found["first_train"] == pytest.approx(truth["train_ds"]) != 1.0
     assert found["first_val"] == pytest.approx(truth["val_ds"])
     assert found["first_gap"] == pytest.approx(truth["train_ds"] - truth["val_ds"])
+    assert found["val_images"] == sum(len(labels) for _, labels in names["val_ds"])
     records = names["history"].history
     assert found["first_last_val"] == pytest.approx(records["val_accuracy"][-1])
     best = int(np.argmax(records["val_accuracy"]))

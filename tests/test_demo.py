@@ -48,13 +48,13 @@ def test_demo_says_where_grades_feedback_and_plot_are(demo):
 
 
 def test_demo_shows_activity_13s_suggestions_for_its_class(demo):
-    """s06 quotes its own results, s01 pastes the posted example, s04 quotes s01's numbers, s05
-    copies s06's comment, s02 leaves the cell empty."""
+    """s01 pastes the posted example, s02 leaves the cell empty, s03 writes a few words, s05 copies
+    s06's comment; s04 and s06 quote numbers, whose agreement depends on how the rerun trained."""
     rows, said = demo["rows"], demo["run"].stdout
     assert "Activity 13:" in said and "suggestions only" in said
-    assert (rows["s06_own_words"]["a13_suggested"], rows["s02_untouched"]["a13_suggested"]) == ("10", "0")
-    assert rows["s02_untouched"]["a13_review"] == "clear"
+    assert (rows["s02_untouched"]["a13_suggested"], rows["s02_untouched"]["a13_review"]) == ("0", "clear")
     assert rows["s01_solution"]["a13_suggested"] == "0" and "posted solution" in rows["s01_solution"]["a13_checklist"]
-    assert "match the results of s01_solution" in rows["s04_unfrozen_base"]["a13_checklist"]
-    assert "s06_own_words" in rows["s05_stopped_at_6"]["a13_checklist"]
+    assert (rows["s03_no_plots"]["a13_suggested"], rows["s03_no_plots"]["a13_review"]) == ("2", "clear")
+    assert "near-copy of the comment of s06_own_words" in rows["s05_stopped_at_6"]["a13_checklist"]
+    assert float(rows["s06_own_words"]["a13_suggested"]) >= 7
     assert float(rows["s06_own_words"]["total"]) == float(rows["s01_solution"]["total"])  # never counted

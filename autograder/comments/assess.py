@@ -87,7 +87,8 @@ class _Review:
         self.sentences = text.sentences(comment)
         self.classes = list(facts.get("class_names") or (facts.get("classes") or {}))
         self.checks = compare.check_quotes(comment, facts)
-        self.wrong = [c for c in self.checks if not c.agrees]
+        self.wrong = [c for c in self.checks if not c.agrees]          # disagree, or nothing to check
+        self.disagree = [c for c in self.wrong if c.nearest]
         self.wrong_in = {c.quote.text: _attributed(c, self.sentences, self.classes) for c in self.wrong}
         self.doubts: list[str] = []
 
@@ -120,7 +121,7 @@ class _Review:
         wrong = self._wrong_for(1)
         if wrong:
             points = min(points, 1)
-            notes += [_wrong_note(c) for c in wrong]
+            notes += [_wrong_note(c, self.facts) for c in wrong]
         gap, verdict = self.facts.get("first_gap"), compare.overfitting_verdict(self.comment)
         if isinstance(gap, float) and (verdict == "none" and gap > rubric.GAP_OVERFITTING
                                        or verdict == "overfitting" and gap <= rubric.GAP_NONE):
@@ -148,7 +149,7 @@ class _Review:
         wrong = self._wrong_for(2)
         if wrong:
             points = min(points, 1)
-            notes += [_wrong_note(c) for c in wrong]
+            notes += [_wrong_note(c, self.facts) for c in wrong]
         claim, narrowed = compare.gap_claim(self.comment), self.facts.get("gap_narrowed")
         if claim and narrowed is not None and (claim == "narrowed") != narrowed:
             points = min(points, 1)
@@ -186,7 +187,7 @@ class _Review:
         else:
             notes.append("expected a reason (how the images of those classes look), found none")
         wrong = self._wrong_for(3)
-        notes += [_wrong_note(c) for c in wrong]
+        notes += [_wrong_note(c, self.facts) for c in wrong]
         return points, f"Q3 {points}/{q.points} {q.title}: " + "; ".join(notes)
 
     def transfer(self):
@@ -203,12 +204,12 @@ class _Review:
         return points, f"Q4 {points}/{q.points} {q.title}: " + "; ".join(notes)
 
 
-def _wrong_note(check: compare.QuoteCheck) -> str:
+def _wrong_note(check: compare.QuoteCheck, facts: dict) -> str:
     if not check.nearest:
         return f"quotes {check.quote.text}, and there are no results to compare it with"
     return (f"quotes {check.quote.text}, which matches none of the student's results (nearest: "
             f"{compare.label(check.nearest)} {fmt(check.nearest_value)}; tolerance "
-            f"{compare.tolerance(check.quote):.3g})")
+            f"{compare.tolerance(check.quote, facts):.3g})")
 
 
 def length_line(words: int) -> tuple[int, str]:
@@ -255,14 +256,15 @@ def assess(student: str, comment: str, facts: dict, max_points: float = rubric.R
     result.checklist += [line for _, line in parts] + [length]
     result.suggested = round(2 * total * scale) / 2
     result.doubts += [d.removeprefix("Q: ") for d in review.doubts]
-    if review.wrong:
-        many = len(review.wrong) > 1
-        result.doubts.append(f"{len(review.wrong)} quoted number{'s' if many else ''} "
+    if review.disagree:
+        many = len(review.disagree) > 1
+        result.doubts.append(f"{len(review.disagree)} quoted number{'s' if many else ''} "
                              f"{'match' if many else 'matches'} none of the student's results")
-        source, count = compare.classmate_source(comment, review.wrong, {
-            s: f for s, f in (classmates or {}).items() if s != student and f})
-        if source:
-            result.doubts.append(f"{count} of them match the results of {source}")
+    source, count = compare.classmate_source(comment, review.wrong, {
+        s: f for s, f in (classmates or {}).items() if s != student and f})
+    if source:
+        result.doubts.append(f"{count} of the numbers it quotes that are not the student's match the "
+                             f"results of {source}")
     if result.words > rubric.FAR_OFF[1]:
         result.doubts.append("far longer than asked: the questions' words may be there by chance")
     return result

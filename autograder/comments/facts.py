@@ -46,10 +46,12 @@ def _capture_of(plan, check: str) -> str | None:
     return next((p.grade_id for p in plan.properties if check in p.checks), None)
 
 
-def _accuracy(model, dataset) -> float:
+def _accuracy(model, dataset, facts: dict | None = None, count: str = "") -> float:
     from autograder.checks.training import labels_and_predictions
 
     truth, predicted = labels_and_predictions(model, dataset)
+    if facts is not None and count:
+        facts[count] = len(truth)   # one image of this split moves an accuracy by 1/len
     return float((truth == predicted).mean()) if len(truth) else math.nan
 
 
@@ -80,7 +82,7 @@ def _first_model(names: dict, split: dict, facts: dict) -> None:
         facts["missing"][FIRST_MODEL] = "the first model was never fitted (activity 7)"
         return
     facts["first_train"] = _accuracy(model, split["train_ds"])
-    facts["first_val"] = _accuracy(model, split["val_ds"])
+    facts["first_val"] = _accuracy(model, split["val_ds"], facts, "val_images")
     facts["first_gap"] = facts["first_train"] - facts["first_val"]
 
 
@@ -94,7 +96,7 @@ def _regularized(names: dict, split: dict, facts: dict) -> None:
     model = names.get("regularized_model")
     if model is not None and fitted(model):
         facts["regularized_train"] = _accuracy(model, split["train_ds"])
-        facts["regularized_val"] = _accuracy(model, split["val_ds"])
+        facts["regularized_val"] = _accuracy(model, split["val_ds"], facts, "val_images")
         facts["regularized_gap"] = facts["regularized_train"] - facts["regularized_val"]
     records = _records(names.get("regularized_history"))
     if records:

@@ -80,14 +80,20 @@ def add_columns(csv_path: Path, assessments: dict) -> Path:
     return csv_path
 
 
-def gradebook_comment(assessment: assessing.Assessment, facts: dict) -> str:
-    """The text formgrader shows beside the answer: suggestion, checklist, the student's results."""
+def gradebook_comment(assessment: assessing.Assessment, facts: dict, classmates=()) -> str:
+    """The text formgrader shows beside the answer: suggestion, checklist, the student's results.
+    The student sees it in the feedback too, so classmates are not named (grades.csv and `labkit
+    comments` name them for the grader)."""
     lines = [f"{HEADER}: suggested {assessment.shown_score()}"
              + ("" if assessment.clear else " (to read before confirming)"), ""]
     lines += [f"- {line}" for line in assessment.checklist]
     lines += [f"- to read: {doubt}" for doubt in assessment.doubts]
     lines += ["", f"Your results: {assessing.facts_line(facts)}."]
-    return "\n".join(lines)
+    text_ = "\n".join(lines)
+    for other in sorted(classmates, key=len, reverse=True):
+        if other != assessment.student:
+            text_ = re.sub(rf"\b{re.escape(other)}\b", "a classmate", text_)
+    return text_
 
 
 def write_gradebook(db_url: str, settings, results, assessments: dict) -> list[str]:
@@ -109,7 +115,7 @@ def write_gradebook(db_url: str, settings, results, assessments: dict) -> list[s
             except MissingEntry:
                 problems.append(f"{student}: no activity-13 answer in the gradebook")
                 continue
-            comment.auto_comment = gradebook_comment(assessment, result.comment.get("facts") or {})
+            comment.auto_comment = gradebook_comment(assessment, result.comment.get("facts") or {}, by_student)
         gradebook.db.commit()
     return problems
 

@@ -101,6 +101,19 @@ class _Review:
         self.doubts.append(f"Q: no results of activity {activity} to check its numbers against")
         return True
 
+    def _numbers(self, number: int, points: int, notes: list) -> int:
+        """Numbers of this question that match none of the results: noted, and at most 1 point
+        (the rubric's "numbers missing or misread")."""
+        wrong = self._wrong_for(number)
+        notes += [_wrong_note(c, self.facts) for c in wrong]
+        return min(points, 1) if wrong else points
+
+    def _contradiction(self, points: int, notes: list, note: str, doubt: str) -> int:
+        """A conclusion the student's results contradict: noted, to be read, and at most 1 point."""
+        notes.append(note)
+        self.doubts.append(doubt)
+        return min(points, 1)
+
     def overfitting(self):
         q = rubric.OVERFITTING
         words = sorted({w.lower() for s in self.sentences for w in rubric.found(q.topic, s)})
@@ -118,17 +131,13 @@ class _Review:
         if not quoted and not unknown:
             notes.append(f"expected the first model's accuracies (train {fmt(self.facts['first_train'])}, "
                          f"validation {fmt(self.facts['first_val'])}), found none quoted")
-        wrong = self._wrong_for(1)
-        if wrong:
-            points = min(points, 1)
-            notes += [_wrong_note(c, self.facts) for c in wrong]
+        points = self._numbers(1, points, notes)
         gap, verdict = self.facts.get("first_gap"), compare.overfitting_verdict(self.comment)
         if isinstance(gap, float) and (verdict == "none" and gap > rubric.GAP_OVERFITTING
                                        or verdict == "overfitting" and gap <= rubric.GAP_NONE):
-            points = min(points, 1)
-            notes.append(f"says there is {'no ' if verdict == 'none' else ''}overfitting, but the training "
-                         f"accuracy is {fmt(gap)} above validation")
-            self.doubts.append("Q1: the conclusion contradicts the student's results")
+            points = self._contradiction(points, notes, f"says there is {'no ' if verdict == 'none' else ''}"
+                                         f"overfitting, but the training accuracy is {fmt(gap)} above validation",
+                                         "Q1: the conclusion contradicts the student's results")
         return points, f"Q1 {points}/{q.points} {q.title}: " + "; ".join(notes)
 
     def regularization(self):
@@ -146,16 +155,12 @@ class _Review:
         notes = [f"refers to the curves ({', '.join(curves)})" if curves else
                  "expected a reference to the curves of activity 11, found none"]
         notes += [f"quotes {c.quote.text} = {compare.label(c.fact)}" for c in quoted]
-        wrong = self._wrong_for(2)
-        if wrong:
-            points = min(points, 1)
-            notes += [_wrong_note(c, self.facts) for c in wrong]
+        points = self._numbers(2, points, notes)
         claim, narrowed = compare.gap_claim(self.comment), self.facts.get("gap_narrowed")
         if claim and narrowed is not None and (claim == "narrowed") != narrowed:
-            points = min(points, 1)
-            notes.append(f"says the gap {claim}, but it went from {fmt(self.facts['first_gap'])} to "
-                         f"{fmt(self.facts['regularized_gap'])}")
-            self.doubts.append("Q2: what it says of the gap contradicts the student's results")
+            points = self._contradiction(points, notes, f"says the gap {claim}, but it went from "
+                                         f"{fmt(self.facts['first_gap'])} to {fmt(self.facts['regularized_gap'])}",
+                                         "Q2: what it says of the gap contradicts the student's results")
         return points, f"Q2 {points}/{q.points} {q.title}: " + "; ".join(notes)
 
     def classes_question(self):

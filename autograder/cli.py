@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     from autograder.grading.commands import register as register_grading
 
     register_grading(commands)
+    from autograder.comments import listing
+
+    listing.register(commands)
     from autograder import classroom, gradescope
 
     gradescope.register(commands)

@@ -39,8 +39,13 @@ def with_answers(release, answers: dict[str, str]):
     return notebook
 
 
+COMMENT = "a13_comment_answer"
+FIRST_TO_HAND_IN = ("s01_solution", "s02_untouched")
+
+
 def simulated_class(release, answers: dict[str, str]) -> dict[str, object]:
-    """student id -> notebook: the solution, the untouched release and three partly wrong ones."""
+    """student id -> notebook: the solution (its comment the posted example), the untouched release
+    and three partly wrong ones."""
     def without(*prefixes):
         return {k: v for k, v in answers.items() if not k.startswith(prefixes)}
 
@@ -55,6 +60,23 @@ def simulated_class(release, answers: dict[str, str]) -> dict[str, object]:
         "s04_unfrozen_base": with_answers(release, unfrozen),
         "s05_stopped_at_6": with_answers(release, without(*[f"a{n:02d}_" for n in range(7, 14)])),
     }
+
+
+def comments_after(students: dict, release, answers: dict[str, str], facts: dict) -> dict[str, object]:
+    """The classmates who hand in after s01 wrote their activity-13 comments (see demo_comments):
+    s06 runs the solution's code and quotes the numbers s01's run gave (the grader's rerun of the
+    same code may differ by an image or so); s03 writes a few words; s04 quotes s01's numbers;
+    s05 copies s06's comment."""
+    from autograder import demo_comments as write
+
+    good = write.own_words(facts)
+    later = {name: nbformat.from_dict(notebook) for name, notebook in students.items()
+             if name not in FIRST_TO_HAND_IN}
+    later["s06_own_words"] = with_answers(release, {**answers, COMMENT: good})
+    for name, comment in (("s03_no_plots", write.FEW_WORDS), ("s04_unfrozen_base", write.their_numbers(facts)),
+                          ("s05_stopped_at_6", write.near_copy(good))):
+        later[name] = with_answers(later[name], {COMMENT: comment})
+    return later
 
 
 def make_release(settings, say=print) -> Path:
@@ -77,9 +99,17 @@ def make_release(settings, say=print) -> Path:
     return settings.release_dir / settings.notebook_name
 
 
+def write_submissions(submitted: Path, students: dict, settings) -> None:
+    for student, notebook in students.items():
+        target = submitted / student / settings.assignment / settings.notebook_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, target)
+
+
 def run_demo(settings, jobs: int = 2, out: str | Path | None = None, say=print) -> int:
     from rich.console import Console
 
+    from autograder.comments import listing
     from autograder.grading import report
     from autograder.grading.runner import grade_class, tools_on_path
     from autograder.prepare import is_current, prepare
@@ -88,26 +118,31 @@ def run_demo(settings, jobs: int = 2, out: str | Path | None = None, say=print) 
     started = time.monotonic()
     tools_on_path()
     out = Path(out) if out else settings.root / "demo_output"
-    say(f"demo 1/4: prepare the {settings.profile} data and the pretrained base")
+    say(f"demo 1/5: prepare the {settings.profile} data and the pretrained base")
     if not is_current(settings):
         prepare(settings, say=say)
-    say("demo 2/4: generate the student release")
+    say("demo 2/5: generate the student release")
     release_path = make_release(settings, say=say)
     release = nbformat.read(release_path, as_version=4)
     answers = answers_from_source(nbformat.read(settings.source_dir / settings.notebook_name, as_version=4))
     submitted = out / "submitted"
     shutil.rmtree(submitted, ignore_errors=True)
     students = simulated_class(release, answers)
-    for student, notebook in students.items():
-        target = submitted / student / settings.assignment / settings.notebook_name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, target)
-    say(f"demo 3/4: {len(students)} simulated submissions in {submitted}")
-    say(f"demo 4/4: grade them with --jobs {jobs}")
-    batch = grade_class(settings, submitted, out=out / "grading", jobs=jobs, force=True, console=console)
+    first = {name: students[name] for name in FIRST_TO_HAND_IN}
+    write_submissions(submitted, first, settings)
+    say(f"demo 3/5: {len(first)} students hand in first ({', '.join(first)}); grade them with --jobs {jobs}")
+    early = grade_class(settings, submitted, out=out / "grading", jobs=jobs, force=True, console=console)
+    facts = next(r.comment.get("facts") or {} for r in early.results if r.student == FIRST_TO_HAND_IN[0])
+    later = (comments_after(students, release, answers, facts) if "easiest" in facts else
+             {name: notebook for name, notebook in students.items() if name not in FIRST_TO_HAND_IN})
+    write_submissions(submitted, later, settings)
+    say(f"demo 4/5: {len(later)} more hand in, with comments on their own (or a classmate's) numbers")
+    batch = grade_class(settings, submitted, out=out / "grading", jobs=jobs, console=console)
     for table in report.class_tables(batch.results, settings):
         console.print(table)
-    say(f"grades:    {batch.csv}")
+    say("demo 5/5: activity 13's suggestions for the grader (labkit comments)")
+    console.print(listing.table(batch.results, settings))
+    say(f"grades:    {batch.csv} (activity 13's suggestions in its a13_* columns)")
     say(f"feedback:  {batch.out / 'feedback'}/<student>/{settings.assignment}/{settings.assignment}.html")
     say(f"plot:      {batch.plot}")
     say(f"notebooks: {batch.out / 'autograded'}")

@@ -28,7 +28,7 @@ def demo(prepared, tmp_path_factory):
 def test_demo_grades_its_class_as_the_notebook_and_the_saved_models_deserve(demo):
     rows, manual = demo["rows"], helpers.SETTINGS.points[13]
     assert sorted(rows) == ["s01_solution", "s02_untouched", "s03_no_plots", "s04_unfrozen_base",
-                            "s05_stopped_at_6"]
+                            "s05_stopped_at_6", "s06_own_words"]
     assert float(rows["s01_solution"]["total"]) == helpers.SETTINGS.total_points - manual
     assert (rows["s01_solution"]["status"], rows["s01_solution"]["verified"]) == ("ok", "verified")
     assert float(rows["s02_untouched"]["total"]) == 0
@@ -44,4 +44,17 @@ def test_demo_says_where_grades_feedback_and_plot_are(demo):
         assert line in said
     assert str(grading / "grades.csv") in said and (grading / "grade_distribution.png").stat().st_size > 0
     pages = sorted(grading.glob(f"feedback/*/{helpers.SETTINGS.assignment}/*.html"))
-    assert len(pages) == 5 and all("grading-summary" in page.read_text() for page in pages)
+    assert len(pages) == 6 and all("grading-summary" in page.read_text() for page in pages)
+
+
+def test_demo_shows_activity_13s_suggestions_for_its_class(demo):
+    """s01 pastes the posted example, s02 leaves the cell empty, s03 writes a few words, s05 copies
+    s06's comment; s04 and s06 quote numbers, whose agreement depends on how the rerun trained."""
+    rows, said = demo["rows"], demo["run"].stdout
+    assert "Activity 13:" in said and "suggestions only" in said
+    assert (rows["s02_untouched"]["a13_suggested"], rows["s02_untouched"]["a13_review"]) == ("0", "clear")
+    assert rows["s01_solution"]["a13_suggested"] == "0" and "posted solution" in rows["s01_solution"]["a13_checklist"]
+    assert (rows["s03_no_plots"]["a13_suggested"], rows["s03_no_plots"]["a13_review"]) == ("2", "clear")
+    assert "near-copy of the comment of s06_own_words" in rows["s05_stopped_at_6"]["a13_checklist"]
+    assert float(rows["s06_own_words"]["a13_suggested"]) >= 7
+    assert float(rows["s06_own_words"]["total"]) == float(rows["s01_solution"]["total"])  # never counted

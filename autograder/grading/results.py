@@ -101,6 +101,7 @@ class GradeResult(_Record):
     seconds: float = 0.0
     autograded_notebook: str = ""
     feedback_html: str = ""
+    comment: dict = field(default_factory=dict)       # activity 13: text and facts (autograder.comments)
 
     @property
     def failed(self) -> bool:

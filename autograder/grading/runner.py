@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 
 from autograder import sandbox
+from autograder.comments import publish as comments
 from autograder.grading import feedback, gradebook, inputs, report, verification, warm, worker
 from autograder.grading.limits import kill_all
 from autograder.grading.results import GRADING_ERROR, TIMED_OUT, GradeResult, Submission
@@ -287,6 +288,9 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
     batch_report.results = [by_student[s.student] for s in found]
     batch_report.csv = report.write_csv(batch_report.results, settings, out / "grades.csv")
+    # activity 13's suggestions: grades.csv columns and the gradebook's comment (never points)
+    batch.gradebook_problems += comments.publish(batch_report.results, settings, batch_report.csv,
+                                                 f"sqlite:///{batch.merged_db}")[1]
     batch_report.plot = report.plot(batch_report.results, settings, out / "grade_distribution.png")
     batch_report.seconds = round(time.monotonic() - started, 2)
     batch_report.gradebook_problems = batch.gradebook_problems

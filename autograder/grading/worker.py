@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import config, digest, nbgrader_setup
+from autograder.comments.gather import gather as gather_comment
 from autograder.forked import ForkedCall
 from autograder.grading import feedback, gradebook, judging, verification
 from autograder.grading.results import (
@@ -350,6 +351,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     from autograder.grading_tests import plan as plans
 
     judge_call = judge_call or ForkedCall("labkit-judge")  # before nbgrader starts any thread
+    facts_call = ForkedCall("labkit-facts")   # activity 13's facts from the same hand-over (comments.gather)
     plan = plans.from_settings(settings)
     root = lay_out_course(task, settings, submission)
     report_path = root / "execution.json"
@@ -396,6 +398,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
         if verifying is not None:
             result.verify = verifying.result()
     changed = judging.apply(result, outcomes, failure, judged_ids)
+    result.comment = gather_comment(facts_call, plan, capture, lab, settings, submission.notebook, result.verify)
     if verification.apply(result, settings, deferred=task.verify) or changed:
         gradebook.store(api.coursedir.db_url, settings, result)
         page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals

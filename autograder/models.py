@@ -6,6 +6,8 @@ import hashlib
 import os
 from pathlib import Path
 
+from autograder.seeding import seed_everything
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ notices off stderr
 
 # Bump when the base's architecture or pretraining changes, so `prepare` rebuilds stale caches.
@@ -33,14 +35,6 @@ def digits_base(image_shape: tuple[int, int, int], name: str = "digits_base"):
     # trained for the old ones (measured with `labkit compare`).
     outputs = layers.Flatten(name="features")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-def seed_everything(seed: int) -> None:
-    """Same seed, same weights: seeds Python, NumPy and TensorFlow and makes ops deterministic."""
-    import tensorflow as tf
-
-    _keras().utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
 
 
 def pretrain_digits_base(images, labels, image_shape, seed: int, epochs: int):

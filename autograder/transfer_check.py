@@ -2,7 +2,8 @@
 architecture trained from scratch on the same small training folder (`labkit compare`)."""
 from __future__ import annotations
 
-from autograder.models import load_base, seed_everything
+from autograder.models import load_base
+from autograder.seeding import seed_everything
 
 LEARNING_RATE = 3e-3  # one recipe for both models; only what is trainable differs
 

@@ -6,6 +6,7 @@ import types
 
 import numpy as np
 
+from autograder import run_state
 from autograder.checks import lab
 from autograder.checks.quiet import check
 from autograder.checks.result import CheckFailed, describe, passed
@@ -80,7 +81,7 @@ def _check_class_names(class_names, folders):
 def _contents(dataset) -> tuple[list[str], float]:
     """Fingerprints of every image in one pass, and the largest pixel value seen."""
     fingerprints, largest = [], 0.0
-    for images, _ in dataset:
+    for images, _ in run_state.batches(dataset):  # the kernel's one pass: the next epoch stays fit's
         batch = np.asarray(images)
         largest = max(largest, float(batch.max(initial=0)))
         fingerprints.extend(hashlib.sha1(np.ascontiguousarray(image, dtype="float32").tobytes()).hexdigest()

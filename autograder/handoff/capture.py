@@ -20,11 +20,12 @@ from builtins import (all, any, bool, dict, enumerate, float, getattr, int, isin
                       next, repr, str, tuple, type)
 from pathlib import Path
 
+from autograder.run_state import MAX_IMAGES, one_pass as _one_pass
+
 _dumps = json.dumps
 _ModuleType = types.ModuleType
 
 FOLDER = ".labkit_capture"
-MAX_IMAGES = 20000         # images kept per dataset; larger datasets are recorded as too large
 MAX_FILE_BYTES = 50 * 2**20  # a diagram or other file named by a value
 PLAIN = (type(None), bool, int, float, str)
 
@@ -83,13 +84,12 @@ def _dataset_entry(value, folder: Path, name: str) -> dict:
         return entry
     entry.update(structure="pair", ranks=[s.shape.rank for s in spec],
                  shapes=[[d for d in s.shape.as_list()] for s in spec], dtypes=[s.dtype.name for s in spec])
-    images, labels, sizes, count = [], [], [], 0
-    for batch_images, batch_labels in value:
-        batch_images, batch_labels = np.asarray(batch_images), np.asarray(batch_labels)
-        count += len(batch_images) if batch_images.ndim == 4 else 1
-        if count > MAX_IMAGES:
-            entry["structure"] = "too large"
-            return entry
+    kept = _one_pass(value, MAX_IMAGES)   # the pass the checks make too: the next epoch stays fit's
+    if kept is None:
+        entry["structure"] = "too large"
+        return entry
+    images, labels, sizes = [], [], []
+    for batch_images, batch_labels in kept:
         images.append(batch_images)
         labels.append(batch_labels)
         sizes.append(len(batch_images) if batch_images.ndim >= 1 else 1)

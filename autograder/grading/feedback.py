@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.grading import reproduced
 from autograder.grading.results import (
     ALTERED, GRADING_ERROR, KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, CellGrade, GradeResult, activity_of)
 
@@ -114,10 +115,12 @@ def nbgrader_feedback(settings, work_dir: Path, student: str) -> str | None:
     return page.read_text(encoding="utf-8") if outcome["success"] and page.is_file() else None
 
 
-def write(result: GradeResult, settings, out: Path, page: str | None = None) -> Path:
+def write(result: GradeResult, settings, out: Path, page: str | None = None,
+          submitted: str | None = None) -> Path:
     """Write the student's feedback page (nbgrader's `page`, if any, with the summary on top) into
-    `out`/feedback/<student>/<assignment>/."""
-    summary = summary_html(result, settings)
+    `out`/feedback/<student>/<assignment>/; `submitted`: the submitted notebook, whose accuracies
+    are shown next to the regraded ones."""
+    summary = summary_html(result, settings) + reproduced.section_html(result, submitted)
     page = insert_summary(page or standalone_page(result, settings, summary), summary)
     target = out / "feedback" / result.student / settings.assignment / f"{settings.assignment}.html"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -328,7 +328,7 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
         zero_cells(result, task.template_db, settings)
         score(result, settings)
     result.seconds = round(time.monotonic() - started, 2)
-    feedback.write(result, settings, out, page)
+    feedback.write(result, settings, out, page, submitted=submission.notebook)
     return result
 
 

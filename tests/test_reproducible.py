@@ -23,8 +23,6 @@ import assignment_helpers as helpers
 from autograder import config, solutions
 from autograder.grading import reproduced, runner
 
-pytestmark = pytest.mark.slow
-
 OWN_SEED = "keras.utils.set_random_seed"
 JOBS = (1, 2)
 
@@ -61,6 +59,7 @@ def graded(prepared, tmp_path_factory):
     return {"results": results, "submitted": submitted}
 
 
+@pytest.mark.slow
 def test_both_are_graded_and_their_saved_models_checked_on_the_hidden_split(graded):
     for results in graded["results"].values():
         assert set(results) == {"top_to_bottom", "edited_after"}
@@ -69,6 +68,7 @@ def test_both_are_graded_and_their_saved_models_checked_on_the_hidden_split(grad
         assert results["edited_after"].verify["accuracy"] is not None   # one epoch: it may miss the threshold
 
 
+@pytest.mark.slow
 def test_points_and_hidden_accuracies_are_bit_identical_across_jobs(graded):
     one, two = (graded["results"][jobs] for jobs in JOBS)
     for student in one:
@@ -78,6 +78,7 @@ def test_points_and_hidden_accuracies_are_bit_identical_across_jobs(graded):
     assert one["top_to_bottom"].verify["accuracy"] != one["edited_after"].verify["accuracy"]
 
 
+@pytest.mark.slow
 def test_the_regrade_shows_the_accuracies_the_student_saw(graded):
     for results in graded["results"].values():
         result = results["top_to_bottom"]
@@ -89,6 +90,7 @@ def test_the_regrade_shows_the_accuracies_the_student_saw(graded):
         assert 'id="reproduced-accuracies"' in page and "differs" not in page
 
 
+@pytest.mark.slow
 def test_feedback_names_the_numbers_that_changed_since_the_outputs_were_made(graded):
     for results in graded["results"].values():
         result = results["edited_after"]
@@ -99,3 +101,76 @@ def test_feedback_names_the_numbers_that_changed_since_the_outputs_were_made(gra
         assert "<b>differs</b>" in page
         assert "Activity 10: expected the regraded run to show the accuracies of your submitted notebook" in page
         assert "Restart &amp; Run All" in page
+
+
+def notebook_printing(**outputs: str):
+    """A notebook whose cells (by grade_id) printed the given text."""
+    import nbformat
+
+    cells = []
+    for grade_id, text in outputs.items():
+        cell = nbformat.v4.new_code_cell("")
+        cell.metadata["nbgrader"] = {"grade_id": grade_id}
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        cells.append(cell)
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+@pytest.mark.parametrize("printed, expected", [
+    ("training accuracy 1.000, validation accuracy 0.900", {"training": 1.0, "validation": 0.9}),
+    ("Activity 8: accuracies 0.983 (train) and 0.850 (validation) recomputed ok",
+     {"training": 0.983, "validation": 0.85}),
+    ("train_accuracy = 0.99\nval_accuracy=0.97", {"training": 0.99, "validation": 0.97}),
+    ("Validation Acc: 0.8", {"validation": 0.8}),
+    ("0.98 0.87", {}),
+])
+def test_accuracies_are_read_from_what_a_cell_printed(tmp_path, printed, expected):
+    import nbformat
+
+    nbformat.write(notebook_printing(a08_accuracies=printed), tmp_path / "n.ipynb")
+    assert reproduced.shown_accuracies(tmp_path / "n.ipynb")[8] == expected
+
+
+def test_the_last_epoch_of_a_keras_log_counts_and_stderr_does_not(tmp_path):
+    import nbformat
+
+    log = ("Epoch 1/2\n2/2 - 1s - 9ms/step - accuracy: 0.2000 - loss: 5.1 - val_accuracy: 0.4500 - val_loss: 5.1\n"
+           "Epoch 2/2\n\x1b[1m2/2\x1b[0m - 0s - accuracy: 0.9000 - loss: 0.3 - val_accuracy: 0.8500 - val_loss: 0.4\n")
+    notebook = notebook_printing(a10_regularized_fit=log)
+    notebook.cells[0].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="accuracy: 0.1"))
+    nbformat.write(notebook, tmp_path / "n.ipynb")
+    assert reproduced.shown_accuracies(tmp_path / "n.ipynb")[10] == {"training": 0.9, "validation": 0.85}
+
+
+def test_checks_and_the_hand_over_share_one_pass_over_a_shuffled_dataset():
+    import numpy as np
+    import tensorflow as tf
+
+    from autograder import run_state
+
+    def shuffled():
+        return tf.data.Dataset.from_tensor_slices(np.arange(40)).shuffle(40, seed=7).batch(8)
+
+    def order(dataset):
+        return np.concatenate([np.asarray(batch) for batch in dataset]).tolist()
+
+    read, untouched = shuffled(), shuffled()
+    first = run_state.batches(read)
+    assert run_state.batches(read) is first and run_state.one_pass(read) is first   # read once
+    order(untouched)                      # the one pass the kit made over `read`
+    assert order(read) == order(untouched)  # so fit's next epoch is the same either way
+
+
+def test_a_check_leaves_the_random_state_as_it_found_it():
+    import random
+
+    import numpy as np
+
+    from autograder.run_state import random_state_kept
+
+    random.seed(3), np.random.seed(3)
+    expected = (random.random(), np.random.random())
+    random.seed(3), np.random.seed(3)
+    with random_state_kept():
+        random.random(), np.random.random()
+    assert (random.random(), np.random.random()) == expected

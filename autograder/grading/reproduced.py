@@ -98,6 +98,11 @@ def sentences(comparisons: list[Comparison]) -> list[str]:
                         f"submitted notebook, found {found}. The notebook seeds every random choice, so this "
                         "happens when cells were edited after they ran, or ran out of order. Try: Kernel > "
                         "Restart & Run All, then save and submit.")
+    if comparisons and all(c.submitted is None for c in comparisons):
+        said.append("Activities 8 and 10: expected the accuracies your notebook printed, found none in the "
+                    "submitted notebook (it was saved without its outputs, or not run). Try: Kernel > "
+                    "Restart & Run All before you save and submit, so that you see the numbers you quote "
+                    "in activity 13.")
     return said
 
 

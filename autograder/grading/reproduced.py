@@ -63,8 +63,10 @@ def shown_accuracies(notebook_path: str | Path | None) -> dict[int, dict[str, fl
     except Exception:  # a notebook nbformat cannot read shows nothing
         return found
     for cell in cells:
-        activity = activity_of(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
-        if activity not in found or cell.get("cell_type") != "code":
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or ""
+        activity = activity_of(grade_id)
+        # hidden cells run only at grading: the student's notebook has none to compare with
+        if activity not in found or cell.get("cell_type") != "code" or "hidden" in grade_id:
             continue
         for match in _ACCURACY.finditer(_text(cell)):
             checked, which, validation, training = match.groups()

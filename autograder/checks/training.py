@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from autograder.checks import keras_tools as kt
 from autograder import run_state
+from autograder.checks import keras_tools as kt
 from autograder.checks import lab
 from autograder.checks.quiet import check
 from autograder.checks.result import CheckFailed, describe, passed

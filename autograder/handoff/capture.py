@@ -88,11 +88,10 @@ def _dataset_entry(value, folder: Path, name: str) -> dict:
     if kept is None:
         entry["structure"] = "too large"
         return entry
-    images, labels, sizes = [], [], []
+    images, labels = [], []
     for batch_images, batch_labels in kept:
         images.append(batch_images)
         labels.append(batch_labels)
-        sizes.append(len(batch_images) if batch_images.ndim >= 1 else 1)
     arrays = {f"images_{i}": a for i, a in enumerate(images)} | {f"labels_{i}": a for i, a in enumerate(labels)}
     np.savez(folder / f"{name}.npz", **arrays)
     entry.update(file=f"{folder.name}/{name}.npz", batches=len(images))

@@ -69,7 +69,7 @@ def test_manual_answer_is_a_markdown_grade_solution_cell_with_rubric():
 def test_hidden_checks_are_in_hidden_regions():
     hidden = [c for c in SOURCE.cells if authoring.is_hidden_test(c)]
     text = "\n".join(c.source for c in hidden)
-    for call in ("checks.hidden_accuracy()", "checks.saved_model()", "checks.base_pretrained(base_model)"):
+    for call in ("checks.hidden_accuracy()", "checks.saved_model()", "checks.base_unchanged(base_model)"):
         assert call in text
     visible = "\n".join(c.source for c in SOURCE.cells if authoring.is_test_cell(c) and not authoring.is_hidden_test(c))
     assert "hidden_accuracy" not in visible and "saved_model()" not in visible

@@ -1,0 +1,773 @@
+"""The live JupyterHub check: a real hub, real accounts, the whole term of the lab through it.
+
+Started by tests/hub/run.sh (which installs what it needs, as root); this file runs the steps. Each
+step has a timeout and prints `PASS name` or `FAIL name: why`; the last line is `N passed, N failed`.
+A step that cannot run because an earlier one failed counts as failed, with the reason.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import nbformat
+import requests
+import websocket
+
+HERE = Path(__file__).resolve().parent
+CHECKOUT = Path(os.environ.get("LABKIT_HUB_CHECKOUT", HERE.parent.parent))
+STATE = Path(os.environ["LABKIT_HUB_STATE"])
+NODE_PREFIX = Path(os.environ["LABKIT_HUB_NODE"])
+VENV = Path(sys.prefix)
+sys.path.insert(0, str(CHECKOUT / "tests"))
+
+import assignment_helpers as helpers  # noqa: E402  (builds the students' notebooks from the release)
+from accounts import create as create_accounts  # noqa: E402
+from autograder import authoring, config  # noqa: E402
+
+SETTINGS = config.load(CHECKOUT / "course_config.py")
+COURSE, ASSIGNMENT, NOTEBOOK = SETTINGS.course_id, SETTINGS.assignment, SETTINGS.notebook_name
+GRADER, INSTRUCTOR = f"grader-{COURSE}", "instructor1"
+# student -> what their notebook does (built from the release notebook in the student's server)
+STUDENTS = {"student1": "correct", "student2": "base not frozen", "student3": "crashes"}
+HAND_SCORES = {"student1": 9.0, "student2": 6.0, "student3": 2.0}   # activity 13, given in formgrader
+CONTROL_SERVER = "without-csp-fix"    # an instructor's named server that the fix is kept off
+COURSE_DIR = Path(f"/home/{GRADER}/labkit")
+SECRET = secrets.token_hex(16)
+PASSWORD = secrets.token_urlsafe(12)
+CHECK_TOKEN = secrets.token_hex(32)
+EXCHANGE = STATE / "exchange"
+JUPYTER_CONFIG = STATE / "jupyter"
+IMAGES = CHECKOUT / "docs" / "images"
+
+
+class StepTimeout(Exception):
+    pass
+
+
+@contextmanager
+def deadline(seconds: int, what: str):
+    def expire(signum, frame):
+        raise StepTimeout(f"{what} did not finish within {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class Run:
+    """Named steps with timeouts; a failed step's dependents are reported as not run."""
+
+    def __init__(self):
+        self.passed, self.failed, self.failed_names = 0, 0, set()
+        self.started = time.monotonic()
+
+    def step(self, name: str, seconds: int, function, *args, needs: tuple = ()):
+        missing = [n for n in needs if n in self.failed_names]
+        if missing:
+            return self.fail(name, f"not run: needs {', '.join(missing)}")
+        began = time.monotonic()
+        try:
+            with deadline(seconds, name):
+                value = function(*args)
+        except Exception as error:  # noqa: BLE001  (every failure is reported, then the run goes on)
+            detail = str(error) if isinstance(error, (AssertionError, StepTimeout)) else \
+                "".join(traceback.format_exception_only(type(error), error)).strip()
+            return self.fail(name, detail)
+        self.passed += 1
+        print(f"PASS {name} ({time.monotonic() - began:.0f} s){': ' + value if isinstance(value, str) else ''}",
+              flush=True)
+        return value
+
+    def fail(self, name: str, why: str):
+        self.failed += 1
+        self.failed_names.add(name)
+        print(f"FAIL {name}: {why}", flush=True)
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+HUB_PORT, HUB_API_PORT, PROXY_API_PORT, SERVICE_PORT = (free_port() for _ in range(4))
+BASE = f"http://127.0.0.1:{HUB_PORT}"
+
+
+# ---- the machine: accounts, course folder, nbgrader's global config and exchange ---------------
+
+def make_accounts():
+    """A grader, an instructor and three students; the grader's home closed to the others."""
+    create_accounts([GRADER, INSTRUCTOR, *STUDENTS])
+    os.chmod(f"/home/{GRADER}", 0o700)   # docs/jupyterhub.md: the course folder is the grader's alone
+    return f"{GRADER}, {INSTRUCTOR}, {', '.join(STUDENTS)}"
+
+
+def grader_ids() -> tuple[int, int]:
+    entry = pwd.getpwnam(GRADER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def copy_course():
+    """The course folder: the checkout's tracked files, owned by the grader (a clone, as the docs say)."""
+    listed = subprocess.run(["git", "-C", str(CHECKOUT), "ls-files", "-z"], capture_output=True, timeout=60)
+    if listed.returncode != 0:
+        raise AssertionError(f"{CHECKOUT} is not a git checkout: {listed.stderr.decode()[-300:]}")
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = CHECKOUT / name
+        if source.is_file():
+            target = COURSE_DIR / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    uid, gid = grader_ids()
+    for folder, _, files in os.walk(COURSE_DIR.parent):
+        os.chown(folder, uid, gid)
+        for name in files:
+            os.chown(os.path.join(folder, name), uid, gid)
+    return str(COURSE_DIR)
+
+
+def write_nbgrader_global_config():
+    """nbgrader's global config (docs/jupyterhub.md), in a config folder every account's server reads."""
+    doc = (CHECKOUT / "docs" / "jupyterhub.md").read_text()
+    section = doc[doc.index("## `/etc/jupyter/nbgrader_config.py`"):]
+    text = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    text, count = re.subn(r'c\.Exchange\.root = "[^"]*"', f'c.Exchange.root = "{EXCHANGE}"', text)
+    assert count == 1, "docs/jupyterhub.md: the global nbgrader config sets c.Exchange.root once"
+    STATE.chmod(0o755)
+    EXCHANGE.mkdir()
+    EXCHANGE.chmod(0o777)   # the docs' `chmod ugo+rwx`
+    JUPYTER_CONFIG.mkdir()
+    (JUPYTER_CONFIG / "nbgrader_config.py").write_text(text)
+    JUPYTER_CONFIG.chmod(0o755)
+    return f"exchange {EXCHANGE}"
+
+
+# ---- the grader's commands ------------------------------------------------------------------------
+
+def grader_env() -> dict:
+    return {"HOME": f"/home/{GRADER}", "USER": GRADER, "LOGNAME": GRADER, "LANG": "C.UTF-8",
+            "PATH": f"{VENV}/bin:/usr/local/bin:/usr/bin:/bin", "LABKIT_SECRET": SECRET,
+            "LABKIT_CONFIG": str(COURSE_DIR / "course_config.py"), "JUPYTER_CONFIG_PATH": str(JUPYTER_CONFIG),
+            "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def as_grader(*command: str, timeout: int) -> subprocess.CompletedProcess:
+    """A command in the grader account, from the course folder (as its terminal would run it)."""
+    env = [f"{key}={value}" for key, value in grader_env().items()]
+    done = subprocess.run(["runuser", "-u", GRADER, "--", "env", "-i", *env, *command], cwd=COURSE_DIR,
+                          capture_output=True, text=True, timeout=timeout)
+    log = STATE / "logs" / f"grader-{command[0]}-{command[1] if len(command) > 1 else ''}.log"
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(done.stdout + "\n---- stderr\n" + done.stderr)
+    if done.returncode != 0:
+        raise AssertionError(f"`{' '.join(command)}` as {GRADER} exited {done.returncode}:\n"
+                             f"{(done.stdout + done.stderr)[-2500:]}")
+    return done
+
+
+def grader_prepare():
+    as_grader("labkit", "prepare", timeout=600)
+    hidden = hidden_split()
+    mode = oct(SETTINGS_COURSE().cache_dir.stat().st_mode & 0o777)
+    return f"hidden split: {sum(1 for _ in hidden.rglob('*.png'))} images in {hidden} (cache mode {mode})"
+
+
+def grader_release():
+    as_grader("labkit", "release", timeout=300)
+    released = COURSE_DIR / "release" / ASSIGNMENT / NOTEBOOK
+    assert released.is_file(), f"expected {released} after `labkit release`, found no file"
+    return str(released)
+
+
+_course_settings = None
+
+
+def SETTINGS_COURSE():  # noqa: N802  (the course folder's settings, as the grader's commands see them)
+    global _course_settings
+    if _course_settings is None:
+        os.environ["LABKIT_SECRET"] = SECRET
+        _course_settings = config.load(COURSE_DIR / "course_config.py")
+    return _course_settings
+
+
+def hidden_split() -> Path:
+    return SETTINGS_COURSE().hidden_test_dir
+
+
+# ---- the hub --------------------------------------------------------------------------------------
+
+def sample_hub_config() -> str:
+    doc = (CHECKOUT / "docs" / "jupyterhub.md").read_text()
+    section = doc[doc.index("## Sample `jupyterhub_config.py`"):]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def substitute(text: str, pattern: str, replacement: str) -> str:
+    text, count = re.subn(pattern, lambda _: replacement, text)
+    assert count == 1, f"the sample hub config must have one line matching {pattern!r}, found {count}"
+    return text
+
+
+HARNESS = """
+# ---- the hub check's own settings (not part of the sample) ----
+import os
+c.JupyterHub.ip = "127.0.0.1"
+c.JupyterHub.port = {hub_port}
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = {hub_api_port}
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
+c.JupyterHub.db_url = "sqlite:///{state}/hub/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = "{state}/hub/cookie_secret"
+c.JupyterHub.pid_file = "{state}/hub/jupyterhub.pid"
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = os.environ["LABKIT_HUB_PASSWORD"]
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = ["{venv}/bin/jupyterhub-singleuser"]
+c.Spawner.default_url = "/lab"
+c.Spawner.http_timeout = 120
+c.Spawner.start_timeout = 120
+c.Spawner.environment = {{"JUPYTER_CONFIG_PATH": "{jupyter_config}"}}
+c.JupyterHub.allow_named_servers = True
+for service in c.JupyterHub.services:
+    service.setdefault("environment", {{}})["JUPYTER_CONFIG_PATH"] = "{jupyter_config}"
+
+# An instructor's named server "{control}" is started without the formgrader fix: the browser
+# check expects its formgrader frame to be refused (so the check notices when upstream changes).
+_sample_hook = c.Spawner.pre_spawn_hook
+def _hook(spawner):
+    if spawner.name != "{control}":
+        _sample_hook(spawner)
+c.Spawner.pre_spawn_hook = _hook
+
+# the check's own API client: starts servers and makes the users' tokens
+c.JupyterHub.services.append({{"name": "hub-check", "api_token": os.environ["LABKIT_HUB_CHECK_TOKEN"]}})
+c.JupyterHub.load_roles.append({{"name": "hub-check", "services": ["hub-check"],
+    "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "access:services",
+               "list:users", "read:users", "read:groups", "list:groups"]}})
+"""
+
+
+def write_hub_config():
+    text = sample_hub_config()
+    text = substitute(text, r"(?m)^instructors = \[.*\]", f'instructors = ["{INSTRUCTOR}"]')
+    text = substitute(text, r"(?m)^students = \[.*\]", f"students = {list(STUDENTS)!r}")
+    text = substitute(text, r'(?m)^kit_env = "[^"]*"', f'kit_env = "{VENV}"')
+    text = substitute(text, r'"LABKIT_SECRET": "[^"]*"', f'"LABKIT_SECRET": "{SECRET}"')
+    text = substitute(text, r'"url": "http://127\.0\.0\.1:\d+"', f'"url": "http://127.0.0.1:{SERVICE_PORT}"')
+    text += HARNESS.format(hub_port=HUB_PORT, hub_api_port=HUB_API_PORT, proxy_api_port=PROXY_API_PORT,
+                           state=STATE, venv=VENV, jupyter_config=JUPYTER_CONFIG, control=CONTROL_SERVER)
+    (STATE / "hub").mkdir(mode=0o700)
+    (STATE / "hub" / "jupyterhub_config.py").write_text(text)
+    return f"hub on {BASE}"
+
+
+hub_process = None
+
+
+def start_hub():
+    global hub_process
+    env = dict(os.environ, LABKIT_HUB_PASSWORD=PASSWORD, LABKIT_HUB_CHECK_TOKEN=CHECK_TOKEN)
+    log = open(STATE / "logs" / "jupyterhub.log", "w")
+    hub_process = subprocess.Popen([str(VENV / "bin" / "jupyterhub"), "-f", "jupyterhub_config.py"],
+                                   cwd=STATE / "hub", env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    (STATE / "hub.pid").write_text(str(hub_process.pid))   # run.sh's trap stops the hub by this PID
+    while True:
+        if hub_process.poll() is not None:
+            raise AssertionError(f"jupyterhub exited with {hub_process.returncode}:\n{hub_log_tail()}")
+        try:
+            if requests.get(f"{BASE}/hub/api/", timeout=5).ok:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    version = requests.get(f"{BASE}/hub/api/", timeout=5).json()["version"]
+    return f"JupyterHub {version}, pid {hub_process.pid}"
+
+
+def hub_log_tail(lines: int = 30) -> str:
+    path = STATE / "logs" / "jupyterhub.log"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def stop_hub():
+    if hub_process and hub_process.poll() is None:
+        hub_process.terminate()
+        try:
+            hub_process.wait(30)
+        except subprocess.TimeoutExpired:
+            hub_process.kill()
+
+
+def hub_api(method: str, path: str, token: str = CHECK_TOKEN, **kwargs) -> requests.Response:
+    return requests.request(method, f"{BASE}/hub/api{path}", headers={"Authorization": f"token {token}"},
+                            timeout=kwargs.pop("timeout", 30), **kwargs)
+
+
+TOKENS: dict[str, str] = {}
+
+
+def make_tokens():
+    """An API token for each user, made by the hub for that user (it acts with the user's rights)."""
+    for user in [INSTRUCTOR, *STUDENTS]:
+        reply = hub_api("POST", f"/users/{user}/tokens", json={"note": "hub check", "expires_in": 3600})
+        assert reply.status_code == 201, f"token for {user}: {reply.status_code} {reply.text[:300]}"
+        TOKENS[user] = reply.json()["token"]
+    return f"{len(TOKENS)} tokens"
+
+
+def start_servers():
+    """Each student's and the instructor's server, and the instructor's control server, via the REST API."""
+    wanted = [(user, "") for user in [INSTRUCTOR, *STUDENTS]] + [(INSTRUCTOR, CONTROL_SERVER)]
+    for user, name in wanted:
+        reply = hub_api("POST", f"/users/{user}/servers/{name}" if name else f"/users/{user}/server")
+        assert reply.status_code in (201, 202), f"start {user}/{name}: {reply.status_code} {reply.text[:300]}"
+    pending = set(wanted)
+    while pending:
+        for user, name in sorted(pending):
+            server = hub_api("GET", f"/users/{user}").json()["servers"].get(name) or {}
+            if server.get("ready"):
+                pending.discard((user, name))
+            elif not server.get("pending") and not server:
+                raise AssertionError(f"the server of {user} {name!r} stopped while starting:\n{hub_log_tail()}")
+        time.sleep(1)
+    for user in STUDENTS:   # through the proxy, as the user
+        reply = requests.get(f"{BASE}/user/{user}/api/status", headers=auth(user), timeout=30)
+        assert reply.ok, f"{user}'s server through the proxy: {reply.status_code}"
+    return f"{len(wanted)} servers ready"
+
+
+def auth(user: str) -> dict:
+    return {"Authorization": f"token {TOKENS[user]}"}
+
+
+def formgrader(method: str, path: str, **kwargs) -> requests.Response:
+    """formgrader's HTTP API in the course service, called with the instructor's token."""
+    reply = requests.request(method, f"{BASE}/services/{COURSE}/formgrader/api{path}", headers=auth(INSTRUCTOR),
+                             timeout=kwargs.pop("timeout", 120), **kwargs)
+    assert reply.ok, f"formgrader {method} {path}: {reply.status_code} {reply.text[:500]}"
+    return reply
+
+
+def course_service_ready():
+    while True:
+        try:
+            reply = requests.get(f"{BASE}/services/{COURSE}/formgrader/api/status", headers=auth(INSTRUCTOR),
+                                 timeout=10)
+            if reply.ok and reply.json().get("status"):
+                return f"formgrader answers at /services/{COURSE}/formgrader"
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+
+
+def release_with_formgrader():
+    outcome = formgrader("POST", f"/assignment/{ASSIGNMENT}/release").json()
+    assert outcome.get("success"), f"formgrader release: {outcome.get('error') or outcome.get('log')}"
+    released = EXCHANGE / COURSE / "outbound" / ASSIGNMENT / NOTEBOOK
+    assert released.is_file(), f"expected {released} in the exchange after the release, found no file"
+    assert not (EXCHANGE / COURSE / "outbound" / ASSIGNMENT / ".kit_cache").exists()
+    return f"released to {released.parent}"
+
+
+# ---- the students, each in their own server ----------------------------------------------------
+
+def assignments(user: str, action: str | None = None) -> list[dict]:
+    """The Assignments tab's HTTP API in the student's own server."""
+    url = f"{BASE}/user/{user}/assignments"
+    if action:
+        reply = requests.post(f"{url}/{action}", headers=auth(user), timeout=120,
+                              data={"course_id": COURSE, "assignment_id": ASSIGNMENT})
+    else:
+        reply = requests.get(url, headers=auth(user), params={"course_id": COURSE}, timeout=60)
+    assert reply.ok, f"{user}: assignments {action or 'list'}: {reply.status_code} {reply.text[:400]}"
+    answer = reply.json()
+    assert isinstance(answer, list) or answer.get("success"), f"{user}: assignments {action}: {answer}"
+    return answer["value"] if isinstance(answer, dict) else answer
+
+
+def contents(user: str, path: str, model: dict | None = None) -> dict:
+    url = f"{BASE}/user/{user}/api/contents/{path}"
+    reply = (requests.put(url, headers=auth(user), json=model, timeout=60) if model is not None
+             else requests.get(url, headers=auth(user), timeout=60))
+    assert reply.ok, f"{user}: contents {path}: {reply.status_code} {reply.text[:300]}"
+    return reply.json()
+
+
+class RemoteKernel:
+    """A kernel in a user's own server, driven over its websocket as JupyterLab drives it."""
+
+    def __init__(self, user: str, notebook_path: str | None = None):
+        self.user, self.server = user, f"{BASE}/user/{user}"
+        if notebook_path:
+            reply = requests.post(f"{self.server}/api/sessions", headers=auth(user), timeout=60,
+                                  json={"path": notebook_path, "type": "notebook", "name": "",
+                                        "kernel": {"name": "python3"}})
+            self.session = reply.json()["id"] if reply.ok else None
+            self.kernel = reply.json()["kernel"]["id"] if reply.ok else None
+        else:
+            reply = requests.post(f"{self.server}/api/kernels", headers=auth(user), timeout=60,
+                                  json={"name": "python3"})
+            self.session, self.kernel = None, reply.json()["id"] if reply.ok else None
+        assert reply.ok, f"{user}: start a kernel: {reply.status_code} {reply.text[:300]}"
+        ws_url = self.server.replace("http://", "ws://") + f"/api/kernels/{self.kernel}/channels"
+        self.client_session = uuid.uuid4().hex
+        self.ws = websocket.create_connection(f"{ws_url}?session_id={self.client_session}",
+                                              header=[f"Authorization: token {TOKENS[user]}"], timeout=60)
+        self.died = False
+
+    def execute(self, code: str, timeout: float) -> tuple[str, list]:
+        """Run one cell: ("ok" | "error" | "died", nbformat outputs)."""
+        msg_id = uuid.uuid4().hex
+        self.ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": self.user,
+                       "session": self.client_session, "date": "", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+            "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                        "allow_stdin": False, "stop_on_error": False}}))
+        outputs, status, idle, replied = [], "ok", False, False
+        end = time.monotonic() + timeout
+        while not (idle and replied):
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{self.user}: a cell ran over {timeout:.0f} s: {code[:80]!r}")
+            self.ws.settimeout(left)
+            message = json.loads(self.ws.recv())
+            kind = message["header"]["msg_type"]
+            if kind == "status" and message["content"]["execution_state"] in ("restarting", "dead"):
+                self.died = True
+                return "died", outputs
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if kind == "status" and message["content"]["execution_state"] == "idle":
+                idle = True
+            elif kind == "execute_reply":
+                replied, status = True, message["content"]["status"]
+            elif kind in ("stream", "display_data", "execute_result", "error"):
+                outputs.append(nbformat.v4.output_from_msg(message))
+        return status, outputs
+
+    def close(self):
+        self.ws.close()
+        path = f"/api/sessions/{self.session}" if self.session else f"/api/kernels/{self.kernel}"
+        requests.delete(f"{self.server}{path}", headers=auth(self.user), timeout=30)
+
+
+def fetch_assignment(user: str) -> str:
+    listed = assignments(user, "fetch")
+    fetched = [a for a in listed if a["assignment_id"] == ASSIGNMENT and a["status"] == "fetched"]
+    assert fetched, f"{user}: expected {ASSIGNMENT} fetched, the Assignments list shows {listed}"
+    notebook = next(n for n in fetched[0]["notebooks"] if n["notebook_id"] == NOTEBOOK.removesuffix(".ipynb"))
+    path = os.path.relpath(notebook["path"], f"/home/{user}") if notebook["path"].startswith("/") \
+        else notebook["path"]
+    return path
+
+
+def student_notebook(user: str, released) -> nbformat.NotebookNode:
+    """What this student writes, built from the notebook they fetched."""
+    solved = helpers.solved_release(released, helpers.read(helpers.SOURCE_NOTEBOOK))
+    kind = STUDENTS[user]
+    if kind == "correct":
+        return solved
+    if kind == "base not frozen":
+        return helpers.variant_not_frozen(solved)
+    return helpers.replaced(solved, "a07_fit", "import os\nos._exit(1)  # the kernel dies here")
+
+
+def run_notebook(user: str, path: str, notebook) -> dict[str, tuple[str, str]]:
+    """Run every code cell in the student's kernel (as "Run All" that goes on after errors), save
+    the notebook with its outputs; returns grade_id -> (status, text of the outputs)."""
+    kernel = RemoteKernel(user, path)
+    ran = {}
+    try:
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            status, outputs = kernel.execute(cell.source, timeout=SETTINGS.cell_timeout)
+            cell.outputs = outputs
+            text = "".join(o.get("text", "") if o.output_type == "stream" else
+                           "\n".join([o.get("ename", ""), o.get("evalue", "")]) for o in outputs)
+            ran[authoring.grade_id(cell) or f"cell{len(ran)}"] = (status, text)
+            if status == "died":
+                break
+    finally:
+        kernel.close()
+    contents(user, path, {"type": "notebook", "format": "json", "content": notebook})
+    return ran
+
+
+CANNOT_READ = """
+import json, os, pwd
+hidden = {hidden!r}
+found = {{"uid": os.getuid(), "user": pwd.getpwuid(os.getuid()).pw_name,
+         "secret_in_env": "LABKIT_SECRET" in os.environ}}
+for name, probe in [("list_hidden", lambda: os.listdir(hidden)), ("read_image", lambda: open({image!r}, "rb").read(1)),
+                    ("list_course", lambda: os.listdir({course!r}))]:
+    try:
+        probe()
+        found[name] = "readable"
+    except PermissionError:
+        found[name] = "refused"
+    except Exception as error:
+        found[name] = type(error).__name__
+print(json.dumps(found))
+"""
+
+
+def student_cannot_read_the_hidden_split(user: str):
+    image = next(hidden_split().rglob("*.png"))
+    kernel = RemoteKernel(user)
+    try:
+        status, outputs = kernel.execute(CANNOT_READ.format(hidden=str(hidden_split()), image=str(image),
+                                                            course=str(COURSE_DIR)), timeout=60)
+    finally:
+        kernel.close()
+    assert status == "ok", f"{user}: the probe failed: {outputs}"
+    found = json.loads(outputs[-1]["text"])
+    assert found["user"] == user, f"expected the kernel to run as {user}, found {found['user']}"
+    assert found["list_hidden"] == found["read_image"] == found["list_course"] == "refused", \
+        f"expected the hidden split and the course folder refused to {user}, found {found}"
+    assert not found["secret_in_env"], f"{user}'s kernel has LABKIT_SECRET in its environment"
+    return f"kernel runs as {user}; hidden split, course folder: refused; no secret"
+
+
+def student_works(user: str):
+    path = fetch_assignment(user)
+    released = nbformat.from_dict(contents(user, path)["content"])
+    notebook = student_notebook(user, released)
+    contents(user, path, {"type": "notebook", "format": "json", "content": notebook})
+    ran = run_notebook(user, path, notebook)
+    visible = {gid: result for gid, result in ran.items() if gid.endswith("_visible")}
+    passed = [gid for gid, (status, text) in visible.items() if status == "ok" and " ok" in text]
+    failed = {gid: text.strip().splitlines()[-1][:160] for gid, (status, text) in visible.items()
+              if status != "ok"}
+    kind = STUDENTS[user]
+    if kind == "correct":
+        errors = {gid: text[-300:] for gid, (status, text) in ran.items() if status != "ok"}
+        assert not errors, f"{user}: expected every cell to run, found errors {errors}"
+        assert len(passed) == len(visible) == 12, f"{user}: expected 12 visible checks ok, found {passed}"
+    elif kind == "base not frozen":
+        status, text = ran["a05_transfer_model_visible"]
+        assert status == "error" and "Activity 5" in text, \
+            f"{user}: expected activity 5's visible check to fail, found {status}: {text[-300:]}"
+        assert "a14_save" in ran and ran["a14_save"][0] == "ok", f"{user}: expected the model saved"
+    else:
+        assert ran.get("a07_fit", ("", ""))[0] == "died", f"{user}: expected the kernel to die in activity 7"
+    return f"{kind}: visible checks ok {len(passed)}, failed {sorted(failed)}"
+
+
+def student_submits(user: str):
+    listed = assignments(user, "submit")
+    mine = next(a for a in listed if a["assignment_id"] == ASSIGNMENT)
+    inbound = list((EXCHANGE / COURSE / "inbound").glob(f"{user}+{ASSIGNMENT}+*"))
+    assert len(inbound) == 1, f"{user}: expected one submission in the exchange's inbound, found {inbound}"
+    return f"submitted ({mine['status']})"
+
+
+# ---- grading ---------------------------------------------------------------------------------------
+
+def collect_with_formgrader():
+    outcome = formgrader("POST", f"/assignment/{ASSIGNMENT}/collect").json()
+    assert outcome.get("success"), f"formgrader collect: {outcome.get('error') or outcome.get('log')}"
+    collected = sorted(p.parent.name for p in (COURSE_DIR / "submitted").glob(f"*/{ASSIGNMENT}"))
+    assert collected == sorted(STUDENTS), f"expected {sorted(STUDENTS)} collected, found {collected}"
+    return f"collected {', '.join(collected)}"
+
+
+def grade():
+    as_grader("labkit", "grade", "submitted", "--out", ".", "--jobs", "2", timeout=1200)
+    return f"grades.csv: {len(grades_csv())} students"
+
+
+def grades_csv() -> dict[str, dict]:
+    with open(COURSE_DIR / "grades.csv", newline="") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def autograded_max() -> float:
+    return sum(points for activity, points in SETTINGS.points.items() if activity != 13)
+
+
+def grades_make_sense():
+    rows = grades_csv()
+    good, frozen, crashed = (rows[u] for u in STUDENTS)
+    full = autograded_max()
+    assert good["status"] == "ok" and float(good["total"]) == full, \
+        f"expected the correct notebook to get all {full:g} automatic points, found {good['total']} ({good['status']})"
+    assert float(frozen["total"]) < full and float(frozen["5"]) < SETTINGS.points[5], \
+        f"expected the unfrozen base to cost points in activity 5, found activity 5 = {frozen['5']}"
+    assert crashed["status"] != "ok" and float(crashed["total"]) < float(frozen["total"]), \
+        f"expected the crashing notebook to be reported and to score least, found {crashed['status']}, {crashed['total']}"
+    return ", ".join(f"{u} {rows[u]['total']} ({rows[u]['status']})" for u in STUDENTS)
+
+
+def formgrader_lists_results():
+    submissions = {s["student"]: s for s in formgrader("GET", f"/submissions/{ASSIGNMENT}").json()}
+    rows = grades_csv()
+    for user in STUDENTS:
+        shown = submissions.get(user)
+        assert shown and shown["autograded"], f"formgrader: expected {user}'s submission autograded, found {shown}"
+        assert abs(float(shown["score"]) - float(rows[user]["total"])) < 1e-6, \
+            f"formgrader shows {shown['score']} for {user}, grades.csv {rows[user]['total']}"
+        assert shown["needs_manual_grade"], f"formgrader: expected {user} to wait for activity 13 by hand"
+    return "scores as in grades.csv, activity 13 waiting"
+
+
+def grade_activity_13_by_hand():
+    notebooks = formgrader("GET", f"/submitted_notebooks/{ASSIGNMENT}/{NOTEBOOK.removesuffix('.ipynb')}").json()
+    for entry in notebooks:
+        user = entry["student"]
+        grades = formgrader("GET", "/grades", params={"submission_id": entry["id"]}).json()
+        manual = [g for g in grades if g["name"].startswith("a13_")]
+        assert len(manual) == 1 and manual[0]["needs_manual_grade"], f"{user}: activity 13 grade: {manual}"
+        formgrader("PUT", f"/grade/{manual[0]['id']}", json={"manual_score": HAND_SCORES[user], "extra_credit": 0})
+    submissions = {s["student"]: s for s in formgrader("GET", f"/submissions/{ASSIGNMENT}").json()}
+    rows = grades_csv()
+    for user in STUDENTS:
+        expected = float(rows[user]["total"]) + HAND_SCORES[user]
+        assert not submissions[user]["needs_manual_grade"], f"formgrader still shows {user} waiting"
+        assert abs(float(submissions[user]["score"]) - expected) < 1e-6, \
+            f"formgrader: {user} has {submissions[user]['score']}, expected {expected:g}"
+    return "activity 13 graded; formgrader totals = grades.csv + hand points"
+
+
+def release_feedback():
+    outcome = formgrader("POST", f"/assignment/{ASSIGNMENT}/release_feedback").json()
+    assert outcome.get("success"), f"formgrader release_feedback: {outcome.get('error') or outcome.get('log')}"
+    released = list((EXCHANGE / COURSE / "feedback").glob("*.html"))
+    assert len(released) == len(STUDENTS), f"expected {len(STUDENTS)} feedback pages released, found {released}"
+    return f"{len(released)} feedback pages in the exchange"
+
+
+FEEDBACK_PATHS: dict[str, str] = {}
+
+
+def student_fetches_feedback(user: str):
+    listed = assignments(user, "fetch_feedback")
+    mine = next(a for a in listed if a["assignment_id"] == ASSIGNMENT)
+    pages = [f for s in mine["submissions"] if s.get("has_local_feedback")
+             for f in Path(s["local_feedback_path"]).glob("*.html")]
+    assert pages, f"{user}: expected a fetched feedback page, the list shows {mine['submissions']}"
+    path = os.path.relpath(pages[0], f"/home/{user}")
+    FEEDBACK_PATHS[user] = path
+    page = requests.get(f"{BASE}/user/{user}/files/{path}", headers=auth(user), timeout=60)
+    assert page.ok, f"{user}: feedback page {path}: {page.status_code}"
+    row = grades_csv()[user]
+    shown = feedback_scores(page.text)
+    assert shown["total"] == float(row["total"]), \
+        f"{user}: the feedback page says {shown['total']:g} points, grades.csv {row['total']}"
+    for activity, points in shown["activities"].items():
+        assert points == float(row[str(activity)]), \
+            f"{user}: activity {activity}: feedback {points:g}, grades.csv {row[str(activity)]}"
+    assert shown["letter"] == row["letter"], f"{user}: feedback grade {shown['letter']}, grades.csv {row['letter']}"
+    return f"{path}: {shown['total']:g} points, {shown['letter']}, {len(shown['activities'])} activities = grades.csv"
+
+
+def feedback_scores(page: str) -> dict:
+    """The kit's summary at the top of a feedback page: total, letter and points per activity."""
+    head = re.search(r"<h2>[^<:]*: ([\d.]+) / ([\d.]+) points \(([\d.]+) %\), grade (\w+)</h2>", page)
+    assert head, "the feedback page has no grading summary at the top"
+    activities = {int(a): float(p) for a, p in re.findall(r"<td>Activity (\d+)</td><td>([\d.]+) / [\d.]+</td>", page)}
+    return {"total": float(head.group(1)), "letter": head.group(4), "activities": activities}
+
+
+# ---- the browser ------------------------------------------------------------------------------------
+
+def browser_checks():
+    """Headless Chromium, driven by playwright-core: tests/hub/browser.cjs."""
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    plan = {"base": BASE, "password": PASSWORD, "instructor": INSTRUCTOR, "course": COURSE,
+            "assignment": ASSIGNMENT, "student": next(iter(STUDENTS)), "control": CONTROL_SERVER,
+            "feedback": FEEDBACK_PATHS.get(next(iter(STUDENTS))), "images": str(IMAGES),
+            "profile": str(STATE / "chromium")}
+    env = dict(os.environ, NODE_PATH=str(NODE_PREFIX / "node_modules"))
+    done = subprocess.run(["node", str(HERE / "browser.cjs"), json.dumps(plan)], capture_output=True, text=True,
+                          timeout=280, env=env, cwd=NODE_PREFIX)
+    (STATE / "logs" / "browser.log").write_text(done.stdout + "\n---- stderr\n" + done.stderr)
+    results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert results, f"the browser script printed no result (exit {done.returncode}):\n{done.stderr[-2000:]}"
+    return results
+
+
+def main() -> int:
+    run = Run()
+    (STATE / "logs").mkdir(exist_ok=True)
+    print(f"hub check: {BASE}, course {COURSE}, state in {STATE}", flush=True)
+    try:
+        run.step("accounts", 120, make_accounts)
+        run.step("course folder", 120, copy_course, needs=("accounts",))
+        run.step("nbgrader global config and exchange", 30, write_nbgrader_global_config)
+        run.step("grader: labkit prepare", 620, grader_prepare, needs=("course folder",))
+        run.step("grader: labkit release", 320, grader_release, needs=("grader: labkit prepare",))
+        run.step("hub config: the sample block", 30, write_hub_config)
+        run.step("hub starts", 90, start_hub, needs=("hub config: the sample block", "accounts"))
+        run.step("users' tokens", 60, make_tokens, needs=("hub starts",))
+        run.step("servers start through the REST API", 240, start_servers, needs=("users' tokens",))
+        run.step("course service: formgrader", 120, course_service_ready, needs=("users' tokens",))
+        run.step("grader: release with formgrader's API", 120, release_with_formgrader,
+                 needs=("course service: formgrader", "grader: labkit release"))
+        for user in STUDENTS:
+            run.step(f"{user}: hidden split unreadable from the student's kernel", 120,
+                     student_cannot_read_the_hidden_split, user,
+                     needs=("servers start through the REST API", "grader: labkit prepare"))
+        for user in STUDENTS:
+            run.step(f"{user}: fetch, work, visible checks in own server", 600, student_works, user,
+                     needs=("servers start through the REST API", "grader: release with formgrader's API"))
+            run.step(f"{user}: submit", 120, student_submits, user,
+                     needs=(f"{user}: fetch, work, visible checks in own server",))
+        run.step("grader: collect with formgrader's API", 120, collect_with_formgrader,
+                 needs=tuple(f"{u}: submit" for u in STUDENTS))
+        run.step("grader: labkit grade submitted --out .", 1250, grade,
+                 needs=("grader: collect with formgrader's API",))
+        run.step("grades.csv: correct full marks, frozen-base mistake in activity 5, crash reported", 30,
+                 grades_make_sense, needs=("grader: labkit grade submitted --out .",))
+        run.step("formgrader lists the results", 60, formgrader_lists_results,
+                 needs=("grader: labkit grade submitted --out .",))
+        run.step("activity 13 graded by hand in formgrader", 120, grade_activity_13_by_hand,
+                 needs=("formgrader lists the results",))
+        run.step("grader: release feedback with formgrader's API", 120, release_feedback,
+                 needs=("grader: labkit grade submitted --out .",))
+        for user in STUDENTS:
+            run.step(f"{user}: fetch feedback; its scores = grades.csv", 120, student_fetches_feedback, user,
+                     needs=("grader: release feedback with formgrader's API",))
+        results = run.step("browser: headless Chromium", 300, browser_checks, needs=("course service: formgrader",))
+        for result in results or []:
+            if result["ok"]:
+                run.passed += 1
+                print(f"PASS browser: {result['name']}: {result['detail']}", flush=True)
+            else:
+                run.fail(f"browser: {result['name']}", result["detail"])
+    except KeyboardInterrupt:
+        run.fail("interrupted", "stopped by a signal")
+    finally:
+        stop_hub()
+    if run.failed:
+        print(f"\nlast lines of the hub's log:\n{hub_log_tail(40)}\n(logs: {STATE / 'logs'}, removed at exit)")
+    print(f"hub check took {time.monotonic() - run.started:.0f} s")
+    print(f"{run.passed} passed, {run.failed} failed")
+    return 1 if run.failed else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    sys.exit(main())

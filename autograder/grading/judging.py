@@ -101,7 +101,10 @@ def write_verdicts(notebook_path: Path, outcomes: dict, failure: str, judged_ids
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and grade_id in judged_ids and cell.get("outputs"):
             cell.outputs = verdict_outputs(outcomes.get(grade_id), failure)
+    mode = notebook_path.stat().st_mode
+    notebook_path.chmod(mode | 0o200)  # nbgrader leaves it read-only (444): only root could write it
     nbformat.write(notebook, notebook_path)
+    notebook_path.chmod(mode)
 
 
 def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str]) -> bool:

@@ -9,13 +9,13 @@ const plan = JSON.parse(process.argv[2]);
 const report = (name, ok, detail) => console.log(JSON.stringify({ name, ok, detail }));
 const MANAGE = "Manage Assignments";
 
-async function login(browser, user) {
+async function login(browser, user, password) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(60000);
   await page.goto(`${plan.base}/hub/login`);
   await page.fill("#username_input", user);
-  await page.fill("#password_input", plan.password);
+  await page.fill("#password_input", password);
   await Promise.all([page.waitForURL((url) => !url.pathname.endsWith("/hub/login")), page.click("#login_submit")]);
   return page;
 }
@@ -65,7 +65,7 @@ async function main() {
   });
   try {
     // 1. formgrader in the course service's JupyterLab, with the fix of the sample config
-    const instructor = await login(browser, plan.instructor);
+    const instructor = await login(browser, plan.instructor, plan.admin_password);
     const fixed = await formgraderInLab(instructor, `/services/${plan.course}/lab`);
     await instructor.screenshot({ path: path.join(plan.images, "formgrader-in-jupyterlab.png") });
     report("formgrader renders in JupyterLab (course service, with the fix)",
@@ -84,7 +84,7 @@ async function main() {
           `CSP ${JSON.stringify(control.policies)} (if upstream changed its default, the fix may be unneeded)`);
 
     // 3. a student's Assignments tab, and the feedback page they fetched
-    const student = await login(browser, plan.student);
+    const student = await login(browser, plan.student, plan.password);
     await student.goto(`${plan.base}/user/${plan.student}/lab`);
     await student.waitForSelector(".lm-MenuBar-itemLabel >> text=Nbgrader", { timeout: 90000 });
     await openFromNbgraderMenu(student, "Assignment List");

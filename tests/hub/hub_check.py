@@ -48,7 +48,8 @@ HAND_SCORES = {"student1": 9.0, "student2": 6.0, "student3": 2.0}   # activity 1
 CONTROL_SERVER = "without-csp-fix"    # an instructor's named server that the fix is kept off
 COURSE_DIR = Path(f"/home/{GRADER}/labkit")
 SECRET = secrets.token_hex(16)
-PASSWORD = secrets.token_urlsafe(12)
+PASSWORD = secrets.token_urlsafe(12)               # the users' shared password
+ADMIN_PASSWORD = secrets.token_urlsafe(32)         # the admins' (instructors'), as the authenticator wants
 CHECK_TOKEN = secrets.token_hex(32)
 EXCHANGE = STATE / "exchange"
 JUPYTER_CONFIG = STATE / "jupyter"
@@ -188,8 +189,9 @@ def as_grader(*command: str, timeout: int) -> subprocess.CompletedProcess:
 def grader_prepare():
     as_grader("labkit", "prepare", timeout=600)
     hidden = hidden_split()
-    mode = oct(SETTINGS_COURSE().cache_dir.stat().st_mode & 0o777)
-    return f"hidden split: {sum(1 for _ in hidden.rglob('*.png'))} images in {hidden} (cache mode {mode})"
+    mode = SETTINGS_COURSE().cache_dir.stat().st_mode & 0o777
+    assert mode == 0o700, f"expected the cache {SETTINGS_COURSE().cache_dir} closed to others (0o700), found {oct(mode)}"
+    return f"hidden split: {sum(1 for _ in hidden.rglob('*.png'))} images in {hidden} (cache mode {oct(mode)})"
 
 
 def grader_release():
@@ -241,6 +243,7 @@ c.JupyterHub.cookie_secret_file = "{state}/hub/cookie_secret"
 c.JupyterHub.pid_file = "{state}/hub/jupyterhub.pid"
 c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = os.environ["LABKIT_HUB_PASSWORD"]
+c.SharedPasswordAuthenticator.admin_password = os.environ["LABKIT_HUB_ADMIN_PASSWORD"]
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = ["{venv}/bin/jupyterhub-singleuser"]
 c.Spawner.default_url = "/lab"
@@ -286,7 +289,8 @@ hub_process = None
 
 def start_hub():
     global hub_process
-    env = dict(os.environ, LABKIT_HUB_PASSWORD=PASSWORD, LABKIT_HUB_CHECK_TOKEN=CHECK_TOKEN)
+    env = dict(os.environ, LABKIT_HUB_PASSWORD=PASSWORD, LABKIT_HUB_ADMIN_PASSWORD=ADMIN_PASSWORD,
+               LABKIT_HUB_CHECK_TOKEN=CHECK_TOKEN)
     log = open(STATE / "logs" / "jupyterhub.log", "w")
     hub_process = subprocess.Popen([str(VENV / "bin" / "jupyterhub"), "-f", "jupyterhub_config.py"],
                                    cwd=STATE / "hub", env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -595,8 +599,15 @@ def collect_with_formgrader():
 
 
 def grade():
-    as_grader("labkit", "grade", "submitted", "--out", ".", "--jobs", "2", timeout=1200)
-    return f"grades.csv: {len(grades_csv())} students"
+    try:
+        as_grader("labkit", "grade", "submitted", "--out", ".", "--jobs", "2", timeout=1200)
+    finally:   # the course's grading logs and table outlive the grader's home
+        shutil.copytree(COURSE_DIR / "logs", STATE / "logs" / "course-logs", dirs_exist_ok=True)
+        if (COURSE_DIR / "grades.csv").is_file():
+            shutil.copy(COURSE_DIR / "grades.csv", STATE / "logs" / "grades.csv")
+    rows = grades_csv()
+    return f"grades.csv: {len(rows)} students; " + "; ".join(
+        f"{user} {row['total']} {row['status']} {row['message'][:200]}" for user, row in rows.items())
 
 
 def grades_csv() -> dict[str, dict]:
@@ -696,7 +707,7 @@ def feedback_scores(page: str) -> dict:
 def browser_checks():
     """Headless Chromium, driven by playwright-core: tests/hub/browser.cjs."""
     IMAGES.mkdir(parents=True, exist_ok=True)
-    plan = {"base": BASE, "password": PASSWORD, "instructor": INSTRUCTOR, "course": COURSE,
+    plan = {"base": BASE, "password": PASSWORD, "admin_password": ADMIN_PASSWORD, "instructor": INSTRUCTOR, "course": COURSE,
             "assignment": ASSIGNMENT, "student": next(iter(STUDENTS)), "control": CONTROL_SERVER,
             "feedback": FEEDBACK_PATHS.get(next(iter(STUDENTS))), "images": str(IMAGES),
             "profile": str(STATE / "chromium")}

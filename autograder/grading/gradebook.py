@@ -58,7 +58,25 @@ def _same_stubs_as_the_release(c) -> None:
     configure(c)
 
 
-def store(db_url: str, settings, result: GradeResult) -> list[str]:
+TIMESTAMP = "timestamp.txt"   # nbgrader's record of when a collected submission was made
+EXCHANGE_RECORDS = (TIMESTAMP, "submission_secret.txt")   # what nbgrader's exchange keeps with one
+
+
+def submitted_timestamp(submission):
+    """The time in the submission folder's timestamp.txt (what `nbgrader collect` leaves), or None.
+    formgrader counts a submission as graded only when the gradebook holds this same time."""
+    from nbgrader.utils import parse_utc
+
+    path = Path(submission.folder) / TIMESTAMP if submission.folder else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return parse_utc(path.read_text().strip())
+    except ValueError:
+        return None
+
+
+def store(db_url: str, settings, result: GradeResult, timestamp=None) -> list[str]:
     """Write one student's cell grades into a gradebook (create or overwrite; never duplicates);
     returns the grade cells the gradebook does not know."""
     import warnings
@@ -69,7 +87,8 @@ def store(db_url: str, settings, result: GradeResult) -> list[str]:
     with warnings.catch_warnings(), Gradebook(db_url) as gradebook:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes from nbgrader's own queries
         gradebook.update_or_create_student(result.student)
-        gradebook.update_or_create_submission(settings.assignment, result.student)
+        gradebook.update_or_create_submission(settings.assignment, result.student,
+                                              **({"timestamp": timestamp} if timestamp else {}))
         for cell in map(CellGrade.from_dict, result.cells):
             try:
                 grade = gradebook.find_grade(cell.grade_id, settings.assignment, settings.assignment,

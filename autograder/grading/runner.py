@@ -210,15 +210,16 @@ class Batch:
         feedback.write(result, self.settings, self.out)
         return result
 
-    def record(self, result: GradeResult) -> None:
+    def record(self, result: GradeResult, submission: Submission) -> None:
         """State file first (atomically), then the merged gradebook."""
         write_json_atomic(self.state_path(result.student), result.to_dict())
-        self.merge(result)
+        self.merge(result, submission)
 
-    def merge(self, result: GradeResult) -> None:
+    def merge(self, result: GradeResult, submission: Submission) -> None:
         """Into the merged gradebook; a problem there is reported, never fatal (state is kept)."""
         try:
-            missing = gradebook.store(f"sqlite:///{self.merged_db}", self.settings, result)
+            missing = gradebook.store(f"sqlite:///{self.merged_db}", self.settings, result,
+                                      timestamp=gradebook.submitted_timestamp(submission))
         except Exception as error:  # e.g. a course gradebook without this assignment
             self.gradebook_problems.append(f"{result.student}: {type(error).__name__}: {error}")
             return
@@ -246,7 +247,7 @@ class Batch:
                     job["process"].join(5)
                     running.remove(job)
                     result = self.collect(job, timed_out=over)
-                    self.record(result)
+                    self.record(result, job["submission"])
                     results.append(result)
                     on_done(result)
         finally:
@@ -277,8 +278,9 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     found = inputs.discover(submissions, settings.assignment, settings.notebook_name, batch.scratch)
     done = {s.student: batch.finished(s) for s in found}
     queue = [s for s in found if done[s.student] is None]
-    for result in filter(None, done.values()):
-        batch.merge(result)  # idempotent: a gradebook removed since the last run is filled again
+    for submission in found:
+        if done[submission.student] is not None:
+            batch.merge(done[submission.student], submission)  # idempotent: a gradebook removed since the last run is filled again
     batch_report = BatchReport(out=out, skipped=[s for s, r in done.items() if r is not None])
     if batch_report.skipped:
         console.print(f"Already graded, skipped: {len(batch_report.skipped)} (use --force to regrade).")

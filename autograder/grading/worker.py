@@ -406,6 +406,12 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(autograded, keep / settings.notebook_name)
     result.autograded_notebook = str(keep / settings.notebook_name)
+    for name in gradebook.EXCHANGE_RECORDS if submission.folder else ():
+        record = Path(submission.folder) / name   # nbgrader release_feedback names the page by them
+        for folder in (keep, Path(task.out_dir) / "feedback" / submission.student / settings.assignment):
+            if record.is_file() and not record.is_symlink():
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(record, folder / name)
     return page
 
 

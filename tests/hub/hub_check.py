@@ -38,6 +38,7 @@ sys.path.insert(0, str(CHECKOUT / "tests"))
 import assignment_helpers as helpers  # noqa: E402  (builds the students' notebooks from the release)
 from accounts import create as create_accounts  # noqa: E402
 from autograder import authoring, config  # noqa: E402
+from autograder.grading.report import activity_columns  # noqa: E402
 
 SETTINGS = config.load(CHECKOUT / "course_config.py")
 COURSE, ASSIGNMENT, NOTEBOOK = SETTINGS.course_id, SETTINGS.assignment, SETTINGS.notebook_name
@@ -387,7 +388,7 @@ def course_service_ready():
 
 def release_with_formgrader():
     outcome = formgrader("POST", f"/assignment/{ASSIGNMENT}/release").json()
-    assert outcome.get("success"), f"formgrader release: {outcome.get('error') or outcome.get('log')}"
+    assert outcome.get("success"), f"formgrader release: {(outcome.get('error') or outcome.get('log'))[-1500:]}"
     released = EXCHANGE / COURSE / "outbound" / ASSIGNMENT / NOTEBOOK
     assert released.is_file(), f"expected {released} in the exchange after the release, found no file"
     assert not (EXCHANGE / COURSE / "outbound" / ASSIGNMENT / ".kit_cache").exists()
@@ -592,7 +593,7 @@ def student_submits(user: str):
 
 def collect_with_formgrader():
     outcome = formgrader("POST", f"/assignment/{ASSIGNMENT}/collect").json()
-    assert outcome.get("success"), f"formgrader collect: {outcome.get('error') or outcome.get('log')}"
+    assert outcome.get("success"), f"formgrader collect: {(outcome.get('error') or outcome.get('log'))[-1500:]}"
     collected = sorted(p.parent.name for p in (COURSE_DIR / "submitted").glob(f"*/{ASSIGNMENT}"))
     assert collected == sorted(STUDENTS), f"expected {sorted(STUDENTS)} collected, found {collected}"
     return f"collected {', '.join(collected)}"
@@ -615,6 +616,9 @@ def grades_csv() -> dict[str, dict]:
         return {row["student"]: row for row in csv.DictReader(handle)}
 
 
+COLUMNS = dict(zip(sorted(SETTINGS.points), activity_columns(SETTINGS)))   # activity -> grades.csv column
+
+
 def autograded_max() -> float:
     return sum(points for activity, points in SETTINGS.points.items() if activity != 13)
 
@@ -625,8 +629,9 @@ def grades_make_sense():
     full = autograded_max()
     assert good["status"] == "ok" and float(good["total"]) == full, \
         f"expected the correct notebook to get all {full:g} automatic points, found {good['total']} ({good['status']})"
-    assert float(frozen["total"]) < full and float(frozen["5"]) < SETTINGS.points[5], \
-        f"expected the unfrozen base to cost points in activity 5, found activity 5 = {frozen['5']}"
+    freezing = COLUMNS[5]
+    assert float(frozen["total"]) < full and float(frozen[freezing]) < SETTINGS.points[5], \
+        f"expected the unfrozen base to cost points in activity 5, found {freezing} = {frozen[freezing]}"
     assert crashed["status"] != "ok" and float(crashed["total"]) < float(frozen["total"]), \
         f"expected the crashing notebook to be reported and to score least, found {crashed['status']}, {crashed['total']}"
     return ", ".join(f"{u} {rows[u]['total']} ({rows[u]['status']})" for u in STUDENTS)
@@ -664,7 +669,7 @@ def grade_activity_13_by_hand():
 
 def release_feedback():
     outcome = formgrader("POST", f"/assignment/{ASSIGNMENT}/release_feedback").json()
-    assert outcome.get("success"), f"formgrader release_feedback: {outcome.get('error') or outcome.get('log')}"
+    assert outcome.get("success"), f"formgrader release_feedback: {(outcome.get('error') or outcome.get('log'))[-1500:]}"
     released = list((EXCHANGE / COURSE / "feedback").glob("*.html"))
     assert len(released) == len(STUDENTS), f"expected {len(STUDENTS)} feedback pages released, found {released}"
     return f"{len(released)} feedback pages in the exchange"
@@ -687,9 +692,11 @@ def student_fetches_feedback(user: str):
     shown = feedback_scores(page.text)
     assert shown["total"] == float(row["total"]), \
         f"{user}: the feedback page says {shown['total']:g} points, grades.csv {row['total']}"
+    assert set(shown["activities"]) == {a for a, p in SETTINGS.points.items() if p}, \
+        f"{user}: expected every activity on the feedback page, found {sorted(shown['activities'])}"
     for activity, points in shown["activities"].items():
-        assert points == float(row[str(activity)]), \
-            f"{user}: activity {activity}: feedback {points:g}, grades.csv {row[str(activity)]}"
+        assert points == float(row[COLUMNS[activity]]), \
+            f"{user}: activity {activity}: feedback {points:g}, grades.csv {row[COLUMNS[activity]]}"
     assert shown["letter"] == row["letter"], f"{user}: feedback grade {shown['letter']}, grades.csv {row['letter']}"
     return f"{path}: {shown['total']:g} points, {shown['letter']}, {len(shown['activities'])} activities = grades.csv"
 

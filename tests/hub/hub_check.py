@@ -583,10 +583,12 @@ def student_works(user: str):
 
 def student_submits(user: str):
     listed = assignments(user, "submit")
-    mine = next(a for a in listed if a["assignment_id"] == ASSIGNMENT)
+    mine = [a for a in listed if a["assignment_id"] == ASSIGNMENT and a["status"] == "submitted"]
+    assert mine, f"{user}: expected {ASSIGNMENT} among the submitted assignments, the list shows {listed}"
     inbound = list((EXCHANGE / COURSE / "inbound").glob(f"{user}+{ASSIGNMENT}+*"))
     assert len(inbound) == 1, f"{user}: expected one submission in the exchange's inbound, found {inbound}"
-    return f"submitted ({mine['status']})"
+    stamps = [s.get("timestamp") for a in mine for s in a.get("submissions", [])]
+    return f"submitted at {', '.join(map(str, stamps))}"
 
 
 # ---- grading ---------------------------------------------------------------------------------------
@@ -680,11 +682,15 @@ FEEDBACK_PATHS: dict[str, str] = {}
 
 def student_fetches_feedback(user: str):
     listed = assignments(user, "fetch_feedback")
-    mine = next(a for a in listed if a["assignment_id"] == ASSIGNMENT)
-    pages = [f for s in mine["submissions"] if s.get("has_local_feedback")
-             for f in Path(s["local_feedback_path"]).glob("*.html")]
-    assert pages, f"{user}: expected a fetched feedback page, the list shows {mine['submissions']}"
-    path = os.path.relpath(pages[0], f"/home/{user}")
+    submitted = [s for a in listed if a["assignment_id"] == ASSIGNMENT and a["status"] == "submitted"
+                 for s in a.get("submissions", [])]
+    with_feedback = [s for s in submitted if s.get("has_local_feedback") and s.get("local_feedback_path")]
+    assert with_feedback, f"{user}: expected the submission to have fetched feedback, the list shows {submitted}"
+    folder = with_feedback[0]["local_feedback_path"]
+    folder = os.path.relpath(folder, f"/home/{user}") if folder.startswith("/") else folder
+    pages = sorted(f["path"] for f in contents(user, folder)["content"] if f["name"].endswith(".html"))
+    assert pages, f"{user}: expected a feedback page in {folder}, found none"
+    path = pages[0]
     FEEDBACK_PATHS[user] = path
     page = requests.get(f"{BASE}/user/{user}/files/{path}", headers=auth(user), timeout=60)
     assert page.ok, f"{user}: feedback page {path}: {page.status_code}"

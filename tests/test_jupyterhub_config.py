@@ -26,8 +26,10 @@ async def main():
     db = app.db
     print(json.dumps({
         "groups": {g.name: sorted(u.name for u in g.users) for g in db.query(orm.Group)},
-        "roles": {r.name: {"scopes": sorted(r.scopes), "groups": sorted(g.name for g in r.groups)}
+        "roles": {r.name: {"scopes": sorted(r.scopes), "groups": sorted(g.name for g in r.groups),
+                           "services": sorted(s.name for s in r.services)}
                   for r in db.query(orm.Role)},
+        "commands": {name: list(s.command) for name, s in app._service_map.items()},
         "services": sorted(s.name for s in db.query(orm.Service)),
         "admins": sorted(u.name for u in db.query(orm.User) if u.admin),
     }))
@@ -58,7 +60,14 @@ def test_sample_hub_config_creates_the_course_groups_roles_and_service(settings,
     assert hub["groups"][f"formgrade-{course}"] == sorted([f"grader-{course}", "instructor1", "instructor2"])
     assert hub["groups"][f"nbgrader-{course}"] == ["student1", "student2"]
     assert hub["roles"][f"formgrade-{course}"] == {"scopes": [f"access:services!service={course}"],
-                                                   "groups": [f"formgrade-{course}"]}
+                                                   "groups": [f"formgrade-{course}"], "services": []}
+    # the course service's nbgrader reads the grader's courses and keeps the students' group
+    service_role = hub["roles"][f"course-service-{course}"]
+    assert service_role["services"] == [course]
+    assert f"read:users:groups!user=grader-{course}" in service_role["scopes"]
+    assert f"groups!group=nbgrader-{course}" in service_role["scopes"]
+    # nbgrader #1870: the course service lets JupyterLab frame formgrader (same origin only)
+    assert any("frame-ancestors 'self'" in part for part in hub["commands"][course])
     assert "read:users:groups!user" in hub["roles"]["server"]["scopes"]
     assert hub["admins"] == ["instructor1", "instructor2"]
 

@@ -20,7 +20,14 @@ async function login(browser, user, password) {
   return page;
 }
 
+// JupyterLab asks once whether to fetch Jupyter news (a toast over the screenshots): answer no.
+async function dismissNews(page) {
+  const no = page.locator(".Toastify button", { hasText: /^No$/ });
+  if (await no.count().catch(() => 0)) await no.first().click().catch(() => {});
+}
+
 async function openFromNbgraderMenu(page, item) {
+  await dismissNews(page);
   await page.locator(".lm-MenuBar-itemLabel", { hasText: /^Nbgrader$/ }).click();
   await page.locator(".lm-Menu-itemLabel", { hasText: new RegExp(`^${item}$`) }).click();
 }
@@ -52,7 +59,10 @@ async function formgraderInLab(page, lab) {
   if (rendered) {
     await frame.waitForSelector(`text=${plan.assignment}`, { timeout: 30000 }).catch(() => {});
     rows = (await frame.locator("body").innerText()).includes(plan.assignment) ? plan.assignment : "";
+    // show the assignments table (submissions, feedback) in the screenshot
+    await frame.locator("#formgrader_list").scrollIntoViewIfNeeded().catch(() => {});
   }
+  await dismissNews(page);
   return { rendered, frameUrl, policies, rows };
 }
 
@@ -91,6 +101,7 @@ async function main() {
     const listed = await student.waitForSelector(`#submitted_assignments_list >> text=${plan.assignment}`,
       { timeout: 30000 }).then(() => true, () => false);
     await student.waitForTimeout(500);
+    await dismissNews(student);
     await student.screenshot({ path: path.join(plan.images, "student-assignments.png") });
     report("a student's Assignments tab lists the submitted assignment", listed,
       listed ? `${plan.assignment} under "Submitted assignments"` : `expected ${plan.assignment} in the submitted list`);

@@ -278,9 +278,9 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     found = inputs.discover(submissions, settings.assignment, settings.notebook_name, batch.scratch)
     done = {s.student: batch.finished(s) for s in found}
     queue = [s for s in found if done[s.student] is None]
-    for submission in found:
+    for submission in found:  # idempotent: a gradebook removed since the last run is filled again
         if done[submission.student] is not None:
-            batch.merge(done[submission.student], submission)  # idempotent: a gradebook removed since the last run is filled again
+            batch.merge(done[submission.student], submission)
     batch_report = BatchReport(out=out, skipped=[s for s, r in done.items() if r is not None])
     if batch_report.skipped:
         console.print(f"Already graded, skipped: {len(batch_report.skipped)} (use --force to regrade).")

@@ -23,7 +23,10 @@ async function login(browser, user, password) {
 // JupyterLab asks once whether to fetch Jupyter news (a toast over the screenshots): answer no.
 async function dismissNews(page) {
   const no = page.locator(".Toastify button", { hasText: /^No$/ });
-  if (await no.count().catch(() => 0)) await no.first().click().catch(() => {});
+  if (await no.count().catch(() => 0)) {
+    await no.first().click().catch(() => {});
+    await page.locator(".Toastify__toast").first().waitFor({ state: "detached", timeout: 5000 }).catch(() => {});
+  }
 }
 
 async function openFromNbgraderMenu(page, item) {
@@ -60,7 +63,7 @@ async function formgraderInLab(page, lab) {
     await frame.waitForSelector(`text=${plan.assignment}`, { timeout: 30000 }).catch(() => {});
     rows = (await frame.locator("body").innerText()).includes(plan.assignment) ? plan.assignment : "";
     // show the assignments table (submissions, feedback) in the screenshot
-    await frame.locator("#formgrader_list").scrollIntoViewIfNeeded().catch(() => {});
+    await frame.evaluate(() => window.scrollTo(0, document.body.scrollHeight)).catch(() => {});
   }
   await dismissNews(page);
   return { rendered, frameUrl, policies, rows };

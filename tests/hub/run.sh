@@ -79,17 +79,23 @@ fi
 echo "ok: $wanted_npm"
 
 step "Python environment $VENV (from $SYSTEM_PYTHON): ${PIP_PINS[*]} and the kit"
+# the kit from this checkout's files (what git tracks, as they are now), built outside the checkout
+KIT_SOURCE="$STATE/kit-source"
+mkdir -p "$KIT_SOURCE"
+git -C "$CHECKOUT" rev-parse --git-dir >/dev/null 2>&1 \
+    || die "$CHECKOUT must be a git checkout (the kit is installed from the files git tracks)"
+(cd "$CHECKOUT" && git ls-files -z | xargs -0 cp --parents -t "$KIT_SOURCE" 2>/dev/null || true)
 wanted_pip="$("$SYSTEM_PYTHON" --version) ${PIP_PINS[*]} $(sha256sum "$CHECKOUT/pyproject.toml" | cut -c1-16)"
 if [ "$(cat "$VENV/.installed" 2>/dev/null)" != "$wanted_pip" ]; then
     rm -rf "$VENV"
     "$SYSTEM_PYTHON" -m venv "$VENV" || die "could not make a venv with $SYSTEM_PYTHON"
     timed 300 "$VENV/bin/pip" install -q --upgrade pip >"$STATE/pip.log" 2>&1 || die "pip upgrade failed"
-    timed 1200 "$VENV/bin/pip" install -q "${PIP_PINS[@]}" "$CHECKOUT" >"$STATE/pip.log" 2>&1 \
+    timed 1200 "$VENV/bin/pip" install -q "${PIP_PINS[@]}" "$KIT_SOURCE" >"$STATE/pip.log" 2>&1 \
         || { tail -30 "$STATE/pip.log"; die "pip install failed"; }
     echo "$wanted_pip" > "$VENV/.installed"
 else
     # the environment is current: only the kit is put in again, from this checkout
-    timed 300 "$VENV/bin/pip" install -q --no-deps --force-reinstall "$CHECKOUT" >"$STATE/pip.log" 2>&1 \
+    timed 300 "$VENV/bin/pip" install -q --no-deps --force-reinstall "$KIT_SOURCE" >"$STATE/pip.log" 2>&1 \
         || { tail -30 "$STATE/pip.log"; die "pip install of the kit failed"; }
 fi
 # every account's server and kernel runs from this environment

@@ -100,7 +100,8 @@ else
 fi
 # every account's server and kernel runs from this environment
 chmod -R a+rX "$HUB_HOME"
-echo "ok: $("$VENV/bin/jupyterhub" --version 2>/dev/null | tail -1) jupyterhub, nbgrader $("$VENV/bin/python" -c 'import nbgrader; print(nbgrader.__version__)')"
+echo "ok: JupyterHub $("$VENV/bin/jupyterhub" --version 2>/dev/null | tail -1)," \
+     "nbgrader $("$VENV/bin/python" -c 'import nbgrader; print(nbgrader.__version__)')"
 
 step "the hub check"
 export PATH="$VENV/bin:$NODE_PREFIX/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -113,7 +113,8 @@ def prepare(settings, force: bool = False, say=print) -> dict:
     started = time.perf_counter()
     cache = settings.profile_cache
     cache.mkdir(parents=True, exist_ok=True)
-    settings.cache_dir.chmod(0o700)  # the hidden split is the grader's alone, wherever CACHE_DIR is
+    if settings.cache_dir.stat().st_uid == os.getuid():  # the hidden split is the grader's alone
+        settings.cache_dir.chmod(0o700)
     # Drop the old manifest first: if this run is interrupted, nothing half-made is trusted.
     (cache / MANIFEST).unlink(missing_ok=True)
     module = profile_module(settings)

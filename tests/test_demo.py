@@ -58,3 +58,32 @@ def test_demo_shows_activity_13s_suggestions_for_its_class(demo):
     assert "near-copy of the comment of s06_own_words" in rows["s05_stopped_at_6"]["a13_checklist"]
     assert float(rows["s06_own_words"]["a13_suggested"]) >= 7
     assert float(rows["s06_own_words"]["total"]) == float(rows["s01_solution"]["total"])  # never counted
+
+
+def test_a_hand_grade_given_in_the_gradebook_reaches_grades_csv_and_the_feedback(demo):
+    """The grader grades activity 13 in formgrader; the next `labkit grade` run (nothing to
+    regrade) puts that grade into grades.csv and the student's feedback summary."""
+    from nbgrader.api import Gradebook
+
+    from autograder import config
+    from autograder.grading.runner import grade_class
+
+    grading, student, cell = demo["grading"], "s06_own_words", "a13_comment_answer"
+    settings = config.load(grading.parent.parent / "course_config.py")
+    with Gradebook(f"sqlite:///{grading / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_grade(cell, settings.assignment, settings.assignment, student)
+        grade.manual_score = 7.0
+        gradebook.db.commit()
+    rerun = grade_class(settings, grading.parent / "submitted", out=grading, jobs=1, progress=False)
+    assert rerun.graded == []   # nothing was run again
+    with open(grading / "grades.csv") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    before = demo["rows"]
+    assert float(rows[student]["a13"]) == 7.0
+    assert float(rows[student]["total"]) == float(before[student]["total"]) + 7.0
+    assert f"a13 -{settings.points[13] - 7:g} {cell}: graded by hand" in rows[student]["lost"]
+    assert rows["s01_solution"]["total"] == before["s01_solution"]["total"]   # no hand grade yet
+    page = (grading / "feedback" / student / settings.assignment / f"{settings.assignment}.html").read_text()
+    summary = page[page.index('id="grading-summary"'):]
+    assert f"Activity 13</td><td>7 / {settings.points[13]:g}" in summary
+    assert "graded by hand later" not in summary[:summary.index("</div>")]

@@ -22,7 +22,7 @@ import psutil
 
 from autograder import sandbox
 from autograder.comments import publish as comments
-from autograder.grading import feedback, gradebook, inputs, report, verification, warm, worker
+from autograder.grading import feedback, gradebook, inputs, manual, report, verification, warm, worker
 from autograder.grading.limits import kill_all
 from autograder.grading.results import GRADING_ERROR, TIMED_OUT, GradeResult, Submission
 from autograder.grading.worker import Task, file_sha256, score, zero_cells
@@ -289,6 +289,9 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     batch_report.graded = [r.student for r in graded]
     by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
     batch_report.results = [by_student[s.student] for s in found]
+    # grades a person gave in formgrader since (activity 13) count in grades.csv and the feedback
+    for result in manual.apply(batch_report.results, f"sqlite:///{batch.merged_db}", settings, worker.score):
+        manual.refresh_summary(result, feedback.summary_html(result, settings))
     batch_report.csv = report.write_csv(batch_report.results, settings, out / "grades.csv")
     # activity 13's suggestions: grades.csv columns and the gradebook's comment (never points)
     batch.gradebook_problems += comments.publish(batch_report.results, settings, batch_report.csv,

@@ -679,6 +679,22 @@ def grade_activity_13_by_hand():
     return "activity 13 graded; formgrader totals = grades.csv + hand points"
 
 
+def grade_again_with_hand_grades():
+    """The grader runs `labkit grade submitted --out .` again: nothing is regraded, and the hand
+    grades in the gradebook reach grades.csv and the feedback pages that are released next."""
+    before = grades_csv()
+    as_grader("labkit", "grade", "submitted", "--out", ".", "--jobs", "2", timeout=300)
+    rows = grades_csv()
+    submissions = {s["student"]: s for s in formgrader("GET", f"/submissions/{ASSIGNMENT}").json()}
+    for user in STUDENTS:
+        assert float(rows[user][COLUMNS[13]]) == HAND_SCORES[user], \
+            f"grades.csv: expected {user}'s hand grade {HAND_SCORES[user]:g} in activity 13, found {rows[user][COLUMNS[13]]}"
+        assert abs(float(rows[user]["total"]) - float(submissions[user]["score"])) < 1e-6, \
+            f"grades.csv: {user} has {rows[user]['total']}, formgrader {submissions[user]['score']}"
+        assert float(rows[user]["total"]) == float(before[user]["total"]) + HAND_SCORES[user]
+    return "grades.csv totals = formgrader's, hand grades included"
+
+
 def release_feedback():
     outcome = formgrader("POST", f"/assignment/{ASSIGNMENT}/release_feedback").json()
     assert outcome.get("success"), \
@@ -784,8 +800,10 @@ def main() -> int:
                  needs=("grader: labkit grade submitted --out .",))
         run.step("activity 13 graded by hand in formgrader", 120, grade_activity_13_by_hand,
                  needs=("formgrader lists the results",))
+        run.step("grader: labkit grade again: hand grades into grades.csv and feedback", 320,
+                 grade_again_with_hand_grades, needs=("activity 13 graded by hand in formgrader",))
         run.step("grader: release feedback with formgrader's API", 120, release_feedback,
-                 needs=("grader: labkit grade submitted --out .",))
+                 needs=("grader: labkit grade again: hand grades into grades.csv and feedback",))
         for user in STUDENTS:
             run.step(f"{user}: fetch feedback; its scores = grades.csv", 120, student_fetches_feedback, user,
                      needs=("grader: release feedback with formgrader's API",))

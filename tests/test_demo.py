@@ -87,3 +87,4 @@ def test_a_hand_grade_given_in_the_gradebook_reaches_grades_csv_and_the_feedback
     summary = page[page.index('id="grading-summary"'):]
     assert f"Activity 13</td><td>7 / {settings.points[13]:g}" in summary
     assert "graded by hand later" not in summary[:summary.index("</div>")]
+    assert f"(Score: {float(rows[student]['total']):.1f} / " in page   # nbgrader's part, made again

@@ -2,12 +2,7 @@
 feedback pages show them once a person has graded, on the next `labkit grade` run."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from autograder.grading.results import CellGrade, GradeResult
-
-SUMMARY = re.compile(r'<div id="grading-summary".*?</div>', re.DOTALL)   # summary_html has no inner div
 
 
 def hand_grades(db_url: str, settings, students: list[str]) -> dict[str, dict[str, float]]:
@@ -52,16 +47,3 @@ def apply(results: list[GradeResult], db_url: str, settings, score) -> list[Grad
             changed.append(result)
     return changed
 
-
-def refresh_summary(result: GradeResult, summary: str) -> bool:
-    """Replace the summary at the top of the student's feedback page; False if there is none."""
-    page = Path(result.feedback_html) if result.feedback_html else None
-    if page is None or not page.is_file():
-        return False
-    text = page.read_text(encoding="utf-8")
-    if not SUMMARY.search(text):
-        return False
-    partial = page.with_name(page.name + ".partial")
-    partial.write_text(SUMMARY.sub(lambda _: summary, text, count=1), encoding="utf-8")
-    partial.replace(page)
-    return True

@@ -289,9 +289,12 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     batch_report.graded = [r.student for r in graded]
     by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
     batch_report.results = [by_student[s.student] for s in found]
-    # grades a person gave in formgrader since (activity 13) count in grades.csv and the feedback
+    # grades a person gave in formgrader since (activity 13) count in grades.csv and the feedback,
+    # whose page nbgrader makes again from the gradebook that now holds them
+    notebooks = {s.student: s.notebook for s in found}
     for result in manual.apply(batch_report.results, f"sqlite:///{batch.merged_db}", settings, worker.score):
-        manual.refresh_summary(result, feedback.summary_html(result, settings))
+        page = feedback.nbgrader_feedback(settings, out, result.student)
+        feedback.write(result, settings, out, page, submitted=notebooks.get(result.student))
     batch_report.csv = report.write_csv(batch_report.results, settings, out / "grades.csv")
     # activity 13's suggestions: grades.csv columns and the gradebook's comment (never points)
     batch.gradebook_problems += comments.publish(batch_report.results, settings, batch_report.csv,

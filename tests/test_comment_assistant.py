@@ -165,8 +165,10 @@ def test_the_gradebook_comment_is_nbgraders_automatic_one_and_leaves_the_graders
 
     from nbgrader.api import Gradebook
 
+    from autograder.grading import runner
     from autograder.grading.results import GradeResult
 
+    runner.tools_on_path()   # nbgrader runs `alembic` when it makes a gradebook
     course = SimpleNamespace(assignment="lab")
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with Gradebook(url) as gradebook:

@@ -195,56 +195,61 @@ def tf_keras_names(solved):
     return notebook
 
 
+def _activity(grade_id: str, source: str):
+    """A builder: the solved release with this answer cell written as `source`."""
+    return lambda solved: replaced(solved, grade_id, source)
+
+
 # name -> (what the student did, builder from the solved release)
 ACCEPTED = {
     "sequential_regularized": ("activity 9 as a Sequential model with augmentation, L2 and dropout",
                                helpers.variant_sequential_regularized),
     "sequential_transfer": ("activity 5 as a Sequential model",
-                            lambda s: replaced(s, "a05_transfer_model", TRANSFER_SEQUENTIAL)),
+                            _activity("a05_transfer_model", TRANSFER_SEQUENTIAL)),
     "no_training_flag": ("activity 5 calls the frozen base without training=False",
-                         lambda s: replaced(s, "a05_transfer_model", TRANSFER_NO_TRAINING_FLAG)),
+                         _activity("a05_transfer_model", TRANSFER_NO_TRAINING_FLAG)),
     "freeze_layer_loop": ("activity 5 freezes the base with a loop over its layers",
-                          lambda s: replaced(s, "a05_transfer_model", TRANSFER_LAYER_LOOP)),
+                          _activity("a05_transfer_model", TRANSFER_LAYER_LOOP)),
     "dropout_only": ("activity 9 regularized by dropout alone",
-                     lambda s: replaced(s, "a09_regularized", _regularized_head(
+                     _activity("a09_regularized", _regularized_head(
                          "keras.layers.Dropout(0.4)", 'keras.layers.Dense(128, activation="relu")'))),
     "l2_only": ("activity 9 regularized by an L2 penalty alone",
-                lambda s: replaced(s, "a09_regularized", _regularized_head(
+                _activity("a09_regularized", _regularized_head(
                     'keras.layers.Dense(128, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-3))'))),
     "l1_only": ("activity 9 regularized by an L1 penalty alone",
-                lambda s: replaced(s, "a09_regularized", _regularized_head(
+                _activity("a09_regularized", _regularized_head(
                     'keras.layers.Dense(128, activation="relu", kernel_regularizer=keras.regularizers.L1(1e-5))'))),
     "l1l2_only": ("activity 9 regularized by an L1L2 penalty alone",
-                  lambda s: replaced(s, "a09_regularized", _regularized_head(
+                  _activity("a09_regularized", _regularized_head(
                       'keras.layers.Dense(128, activation="relu", '
                       'kernel_regularizer=keras.regularizers.L1L2(l1=1e-5, l2=1e-4))'))),
     "augmentation_only": ("activity 9 regularized by augmentation layers alone",
-                          lambda s: replaced(s, "a09_regularized", _regularized_front(
+                          _activity("a09_regularized", _regularized_front(
                               "keras.layers.RandomRotation(0.05)", "keras.layers.RandomZoom(0.1)"))),
     "gaussian_noise": ("activity 9 regularized by GaussianNoise on the features",
-                       lambda s: replaced(s, "a09_regularized", _regularized_head(
+                       _activity("a09_regularized", _regularized_head(
                            "keras.layers.GaussianNoise(0.5)", 'keras.layers.Dense(128, activation="relu")'))),
     "spatial_dropout": ("activity 9 regularized by SpatialDropout2D on the images",
-                        lambda s: replaced(s, "a09_regularized", _regularized_front(
+                        _activity("a09_regularized", _regularized_front(
                             "keras.layers.SpatialDropout2D(0.1)"))),
     "head_batch_norm": ("activity 9 with BatchNormalization and dropout in the head",
-                        lambda s: replaced(s, "a09_regularized", _regularized_head(
+                        _activity("a09_regularized", _regularized_head(
                             'keras.layers.Dense(128, activation="relu")', "keras.layers.BatchNormalization()",
                             "keras.layers.Dropout(0.3)"))),
     "from_logits": ("linear outputs with SparseCategoricalCrossentropy(from_logits=True)", from_logits),
     "categorical_labels": ("label_mode='categorical' with categorical_crossentropy", categorical_labels),
     "early_stopping": ("activity 7 fits with an EarlyStopping callback (a shorter history)",
-                       lambda s: replaced(s, "a07_fit", FIT_EARLY_STOPPING)),
+                       _activity("a07_fit", FIT_EARLY_STOPPING)),
     "tf_keras_names": ("tf.keras names instead of keras", tf_keras_names),
     "two_calls_batch_16": ("activity 2 with two subset calls and a batch size of 16",
-                           lambda s: replaced(s, "a02_dataset", DATASET_TWO_CALLS_BATCH_16)),
+                           _activity("a02_dataset", DATASET_TWO_CALLS_BATCH_16)),
     "class_names_from_folder": ("class names taken from the folder listing",
-                                lambda s: replaced(s, "a02_dataset", DATASET_FOLDER_NAMES)),
+                                _activity("a02_dataset", DATASET_FOLDER_NAMES)),
     "pyplot_figures": ("figures drawn with plt.figure() and plt.subplot",
                        lambda s: replaced(replaced(s, "a03_sample_figure", SAMPLE_FIGURE_PYPLOT),
                                           "a11_curves", CURVES_PYPLOT)),
     "other_optimizer": ("RMSprop and a loss object instead of strings",
-                        lambda s: replaced(s, "a07_fit", _compile_fit(
+                        _activity("a07_fit", _compile_fit(
                             "model", "history", "epochs", "keras.losses.SparseCategoricalCrossentropy()",
                             "keras.optimizers.RMSprop(learning_rate=1e-3)"))),
 }
@@ -263,11 +268,11 @@ model = keras.Model(inputs, outputs)
 WRONG = {
     "not_frozen": ("the base is never frozen", helpers.variant_not_frozen, {5: 12}),
     "sigmoid_output": ("activity 5 ends in a sigmoid (not one probability per class)",
-                       lambda s: replaced(s, "a05_transfer_model", SIGMOID_TRANSFER), {5: 12}),
+                       _activity("a05_transfer_model", SIGMOID_TRANSFER), {5: 12}),
     "no_regularization": ("activity 9 without any regularization", helpers.variant_no_regularization,
                           {9: 12}),
     "dropout_rate_zero": ("activity 9 with dropout of rate 0 only",
-                          lambda s: replaced(s, "a09_regularized", _regularized_head(
+                          _activity("a09_regularized", _regularized_head(
                               "keras.layers.Dropout(0.0)", 'keras.layers.Dense(128, activation="relu")')),
                           {9: 12}),
     "no_validation_in_fit": ("activity 7 fits without validation data",

@@ -49,17 +49,25 @@ def base_pretrained(base_model):
         raise CheckFailed(4, f"the pretrained base file {settings.base_model_file.name}",
                           "no such file next to the notebook", "restore it from the assignment you were given")
     _check_input_shape(4, base, "base_model", settings.image_shape)
+    differing, shipped = _differing_from_shipped(base, settings)
+    if differing is None:
+        raise CheckFailed(4, f"the architecture of the pretrained base ({shipped} weight arrays)",
+                          f"a model with {len(base.weights)} weight arrays of other shapes", BASE_HINT)
+    if differing:
+        raise CheckFailed(4, "the pretrained weights, unchanged",
+                          f"{len(differing)} of {shipped} weight arrays that differ (e.g. {differing[0]}): "
+                          "random or retrained weights", BASE_HINT)
+    return passed(4, f"pretrained base with {shipped} weight arrays equal to the shipped ones")
+
+
+def _differing_from_shipped(base, settings) -> tuple[list[str] | None, int]:
+    """(paths of the base's weights that differ from the shipped pretrained base, None when the
+    shapes differ; the number of the shipped base's weight arrays)."""
     shipped = _shipped_base(settings.base_model_file)
     mine = kt.weight_snapshot(base.weights)
     if [a.shape for a in mine] != [a.shape for a in shipped]:
-        raise CheckFailed(4, f"the architecture of the pretrained base ({len(shipped)} weight arrays)",
-                          f"a model with {len(mine)} weight arrays of other shapes", BASE_HINT)
-    differing = [w.path for w, a, b in zip(base.weights, mine, shipped) if not np.array_equal(a, b)]
-    if differing:
-        raise CheckFailed(4, "the pretrained weights, unchanged",
-                          f"{len(differing)} of {len(shipped)} weight arrays that differ (e.g. {differing[0]}): "
-                          "random or retrained weights", BASE_HINT)
-    return passed(4, f"pretrained base with {len(shipped)} weight arrays equal to the shipped ones")
+        return None, len(shipped)
+    return [w.path for w, a, b in zip(base.weights, mine, shipped) if not np.array_equal(a, b)], len(shipped)
 
 
 def _require_classes(activity, class_names):
@@ -211,16 +219,13 @@ def base_unchanged(base_model):
     (BatchNorm statistics included): a frozen base. Whether it was the pretrained one to begin
     with is activity 4's check."""
     base = kt.require_model(5, base_model, "base_model", TRANSFER_HINT)
-    settings = lab.load(5)
-    shipped = _shipped_base(settings.base_model_file)
-    mine = kt.weight_snapshot(base.weights)
-    if [a.shape for a in mine] != [a.shape for a in shipped]:
+    differing, shipped = _differing_from_shipped(base, lab.load(5))
+    if differing is None:
         raise CheckFailed(5, "`base_model` to be the pretrained base", "a network of another architecture",
                           BASE_HINT)
-    differing = [w.path for w, a, b in zip(base.weights, mine, shipped) if not np.array_equal(a, b)]
     if differing:
         raise CheckFailed(5, "the base's pretrained weights unchanged by all the training (a frozen base)",
-                          f"{len(differing)} of {len(shipped)} weight arrays changed (e.g. {differing[0]})",
+                          f"{len(differing)} of {shipped} weight arrays changed (e.g. {differing[0]})",
                           "set `base_model.trainable = False` before compiling, and compile again after "
                           "changing it")
     return passed(5, "the base still holds its pretrained weights after all the training")

@@ -21,6 +21,7 @@ import sys
 import time
 import traceback
 import uuid
+import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -105,14 +106,26 @@ class Run:
         return None
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every probe stays bound until all are chosen."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
-HUB_PORT, HUB_API_PORT, PROXY_API_PORT, SERVICE_PORT = (free_port() for _ in range(4))
-BASE = f"http://127.0.0.1:{HUB_PORT}"
+def choose_ports():
+    """The hub's public and internal ports, the proxy's API port and the course service's port."""
+    global HUB_PORT, HUB_API_PORT, PROXY_API_PORT, SERVICE_PORT, BASE
+    HUB_PORT, HUB_API_PORT, PROXY_API_PORT, SERVICE_PORT = free_ports(4)
+    BASE = f"http://127.0.0.1:{HUB_PORT}"
+
+
+choose_ports()
 
 
 # ---- the machine: accounts, course folder, nbgrader's global config and exchange ---------------
@@ -281,7 +294,7 @@ def write_hub_config():
     text = substitute(text, r'"url": "http://127\.0\.0\.1:\d+"', f'"url": "http://127.0.0.1:{SERVICE_PORT}"')
     text += HARNESS.format(hub_port=HUB_PORT, hub_api_port=HUB_API_PORT, proxy_api_port=PROXY_API_PORT,
                            state=STATE, venv=VENV, jupyter_config=JUPYTER_CONFIG, control=CONTROL_SERVER)
-    (STATE / "hub").mkdir(mode=0o700)
+    (STATE / "hub").mkdir(mode=0o700, exist_ok=True)
     (STATE / "hub" / "jupyterhub_config.py").write_text(text)
     return f"hub on {BASE}"
 
@@ -289,7 +302,23 @@ def write_hub_config():
 hub_process = None
 
 
-def start_hub():
+def start_hub(attempts: int = 3):
+    """Start the hub; a port another process took meanwhile means new ports and another try."""
+    for attempt in range(1, attempts + 1):
+        if launch_hub():
+            version = requests.get(f"{BASE}/hub/api/", timeout=5).json()["version"]
+            return f"JupyterHub {version}, pid {hub_process.pid}, {BASE}" + (f" (try {attempt})" if attempt > 1 else "")
+        log = hub_log()
+        if attempt == attempts or "address already in use" not in log.lower():
+            raise AssertionError(f"jupyterhub exited with {hub_process.returncode}:\n{hub_log_tail()}")
+        print(f"  the hub found a port taken (try {attempt}); new ports", flush=True)
+        stop_hub()
+        choose_ports()
+        write_hub_config()
+
+
+def launch_hub() -> bool:
+    """True once the hub answers its API; False if it exits first."""
     global hub_process
     env = dict(os.environ, LABKIT_HUB_PASSWORD=PASSWORD, LABKIT_HUB_ADMIN_PASSWORD=ADMIN_PASSWORD,
                LABKIT_HUB_CHECK_TOKEN=CHECK_TOKEN)
@@ -298,22 +327,30 @@ def start_hub():
                                    cwd=STATE / "hub", env=env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
     (STATE / "hub.pid").write_text(str(hub_process.pid))   # run.sh's trap stops the hub by this PID
-    while True:
-        if hub_process.poll() is not None:
-            raise AssertionError(f"jupyterhub exited with {hub_process.returncode}:\n{hub_log_tail()}")
+    while hub_process.poll() is None:
         try:
             if requests.get(f"{BASE}/hub/api/", timeout=5).ok:
-                break
+                return True
         except requests.RequestException:
             pass
         time.sleep(1)
-    version = requests.get(f"{BASE}/hub/api/", timeout=5).json()["version"]
-    return f"JupyterHub {version}, pid {hub_process.pid}"
+    # the hub leaves its proxy behind when it dies at start: stop the whole session
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(hub_process.pid, signal.SIGTERM)
+    return False
+
+
+def hub_log() -> str:
+    path = STATE / "logs" / "jupyterhub.log"
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def hub_log_tail(lines: int = 30) -> str:
-    path = STATE / "logs" / "jupyterhub.log"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+    """The hub's own last lines: the proxy's, which can flood the log, are counted, not shown."""
+    own = [line for line in hub_log().splitlines() if "[ConfigProxy]" not in line]
+    proxy = len(hub_log().splitlines()) - len(own)
+    note = [f"({proxy} lines from configurable-http-proxy left out)"] if proxy else []
+    return "\n".join(own[-lines:] + note)
 
 
 def stop_hub():

@@ -10,6 +10,7 @@ from autograder import config
 def _grade(args) -> int:
     from rich.console import Console
 
+    from autograder.cluster.connect import ClusterError
     from autograder.grading import report
     from autograder.grading.gradebook import TemplateError
     from autograder.grading.inputs import InputError
@@ -19,8 +20,9 @@ def _grade(args) -> int:
     console = Console()
     try:
         batch = grade_class(settings, args.submissions, out=args.out, jobs=args.jobs, force=args.force,
-                            verify=not args.no_verify, progress=not args.quiet, console=console)
-    except (InputError, TemplateError) as error:
+                            verify=not args.no_verify, progress=not args.quiet, console=console,
+                            cluster=args.cluster, course_files=args.course_files)
+    except (InputError, TemplateError, ClusterError) as error:
         print(f"labkit grade: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -53,6 +55,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     grade.add_argument("--out", default=None, help="output folder (default: grading/<assignment>/)")
     grade.add_argument("--no-verify", action="store_true", help="skip checking saved models outside the kernel")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument("--cluster", metavar="ADDRESS|NAME", default=None,
+                       help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or a name from "
+                            "CLUSTERS in course_config.py (local, slurm, pbs, gateway); see docs/cluster/")
+    grade.add_argument("--course-files", choices=("paths", "bundle"), default=None,
+                       help="with --cluster: workers read the course from the shared filesystem (paths), or "
+                            "get it as one hashed bundle (default for an address and gateway)")
     grade.set_defaults(run=_grade)
     demo = commands.add_parser("demo", help="the assignment's whole life on the configured profile")
     demo.add_argument("--jobs", "-j", type=int, default=2, help="parallel workers (default: 2)")

@@ -9,7 +9,7 @@ import nbformat
 
 from autograder.grading import reproduced
 from autograder.grading.results import (
-    ALTERED, GRADING_ERROR, KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, CellGrade, GradeResult, activity_of)
+    ALTERED, REGRADE, KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, CellGrade, GradeResult, activity_of)
 
 
 def activity_at(notebook_path: str, index: int | None) -> int | None:
@@ -44,7 +44,7 @@ def status_sentence(result: GradeResult, settings) -> str:
         return ("Expected the graded cells as they were released; found some deleted, duplicated or "
                 "changed (see the notes below), so those were graded as released or scored 0. Hint: start "
                 "from the released notebook, copy your answers in, and leave the check cells as they are.")
-    if result.status == GRADING_ERROR:
+    if result.status in REGRADE:
         return "This submission could not be graded automatically; your instructor will grade it by hand."
     if result.status != OK:
         return result.message[:1].upper() + result.message[1:] + "."

@@ -15,8 +15,11 @@ BAD_NOTEBOOK = "bad notebook"
 MISSING_NOTEBOOK = "missing notebook"
 WRONG_ASSIGNMENT = "wrong assignment"
 GRADING_ERROR = "grading error"
+WORKER_LOST = "worker lost"   # labkit grade --cluster: the Dask worker grading it was lost every try
 STATUSES = (OK, ALTERED, TIMED_OUT, KERNEL_DIED, MEMORY_LIMIT, BAD_NOTEBOOK, MISSING_NOTEBOOK,
-            WRONG_ASSIGNMENT, GRADING_ERROR)
+            WRONG_ASSIGNMENT, GRADING_ERROR, WORKER_LOST)
+# Statuses that say nothing about the notebook: the next run grades the student again.
+REGRADE = (GRADING_ERROR, WORKER_LOST)
 # Statuses for which nothing was executed: the student gets no points.
 NOT_GRADED = (BAD_NOTEBOOK, MISSING_NOTEBOOK, WRONG_ASSIGNMENT)
 

@@ -18,16 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 
 from autograder import sandbox
 from autograder.comments import publish as comments
-from autograder.grading import feedback, gradebook, inputs, manual, report, verification, warm, worker
-from autograder.grading.limits import kill_all
-from autograder.grading.results import GRADING_ERROR, TIMED_OUT, GradeResult, Submission
+from autograder.grading import feedback, gradebook, inputs, manual, report, spawn, warm, worker
+from autograder.grading.results import GRADING_ERROR, REGRADE, TIMED_OUT, GradeResult, Submission
 from autograder.grading.worker import Task, file_sha256, score, zero_cells
-
-STARTUP_MARGIN_S = 120   # worker start, nbgrader's sanitizing and feedback, on top of the notebook limit
 
 
 @dataclass
@@ -61,38 +57,15 @@ def default_out(settings) -> Path:
     return settings.root / "grading" / settings.assignment
 
 
+def timed_out_message(limit: float) -> str:
+    return f"grading this notebook took longer than {limit:.0f} s and was stopped"
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     partial.write_text(json.dumps(data, indent=1))
     os.replace(partial, path)
-
-
-def kill_tree(pid: int) -> None:
-    """Kill a worker and everything it started (its kernel runs in a session of its own).
-
-    The tree is frozen (SIGSTOP) as it is listed, until a listing finds nothing new, so that a
-    process forked while the list was taken (a kernel or judge being started) is not missed."""
-    try:
-        root = psutil.Process(pid)
-    except psutil.Error:
-        return
-    frozen: dict[int, psutil.Process] = {}
-    for _ in range(10):
-        try:
-            found = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            break
-        new = [process for process in found if process.pid not in frozen]
-        if not new:
-            break
-        for process in new:
-            try:
-                process.suspend()
-            except psutil.Error:
-                pass
-            frozen[process.pid] = process
-    kill_all(list(frozen.values()))
 
 
 @contextlib.contextmanager
@@ -155,56 +128,46 @@ class Batch:
         current = file_sha256(submission.notebook)
         if result.source_sha256 != self.source_sha or result.submission_sha256 != current:
             return None
-        return None if result.status == GRADING_ERROR else result
+        return None if result.status in REGRADE else result
 
     # --- workers ---------------------------------------------------------------------------
     def worker_env(self) -> dict:
-        threads = str(max(1, (os.cpu_count() or 1) // self.jobs))
-        env = dict(os.environ)
-        env.update({"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
-                    "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
-                    "TF_CPP_MIN_LOG_LEVEL": "2", "LABKIT_CONFIG": str(self.settings.config_file)})
-        return env
+        return spawn.worker_env(self.settings, threads=max(1, (os.cpu_count() or 1) // self.jobs))
+
+    def task_for(self, submission: Submission, folder: Path, out: Path, work: Path) -> Task:
+        """The worker's instructions for one submission; its files go under `folder`."""
+        return Task(submission=submission.to_dict(), config_file=str(self.settings.config_file),
+                    out_dir=str(out), work_dir=str(work), template_db=str(self.template_db),
+                    source_sha256=self.source_sha, verify=self.verify,
+                    result_path=str(folder / f"{submission.student}.result.json"))
 
     def launch(self, submission: Submission) -> dict:
         folder = self.scratch / "tasks"
-        folder.mkdir(parents=True, exist_ok=True)
-        task = Task(submission=submission.to_dict(), config_file=str(self.settings.config_file),
-                    out_dir=str(self.out), work_dir=str(self.scratch / "courses" / submission.student),
-                    template_db=str(self.template_db), source_sha256=self.source_sha, verify=self.verify,
-                    result_path=str(folder / f"{submission.student}.result.json"))
-        task_path = folder / f"{submission.student}.task.json"
-        task_path.write_text(json.dumps(task.to_dict()))
-        Path(task.result_path).unlink(missing_ok=True)
-        process = warm.context().Process(
-            target=worker.run_forked, name=f"labkit-worker-{submission.student}",
-            args=(str(task_path), self.worker_env(), str(self.scratch),
-                  str(folder / f"{submission.student}.worker.log")))
-        process.start()
-        limit = self.settings.notebook_timeout + STARTUP_MARGIN_S
-        limit += verification.time_limit(self.settings) if self.verify else 0
+        task = self.task_for(submission, folder, self.out, self.scratch / "courses" / submission.student)
+        process = spawn.start(task, folder, self.worker_env(), self.scratch, submission.student)
+        limit = spawn.time_limit(self.settings, self.verify)
         return {"submission": submission, "task": task, "process": process,
                 "deadline": time.monotonic() + limit, "limit": limit}
 
     def collect(self, running: dict, timed_out: bool) -> GradeResult:
         """The result of a finished (or stopped) worker; a stand-in result when it left none."""
         task, submission = running["task"], running["submission"]
-        result_path = Path(task.result_path)
-        if result_path.is_file() and not timed_out:
-            result = GradeResult.from_dict(json.loads(result_path.read_text()))
+        written = None if timed_out else spawn.read_result(task)
+        if written is not None:
+            result = GradeResult.from_dict(written)
+        elif timed_out:
+            result = self.stand_in(submission, TIMED_OUT, timed_out_message(running["limit"]))
         else:
-            result = self.stand_in(submission, task, timed_out, running["limit"])
+            result = self.stand_in(submission, GRADING_ERROR, f"the grading process failed ({spawn.log_tail(task)})")
         shutil.rmtree(task.work_dir, ignore_errors=True)
         return result
 
-    def stand_in(self, submission: Submission, task: Task, timed_out: bool, limit: float) -> GradeResult:
-        log = Path(task.result_path.replace(".result.json", ".worker.log"))
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.is_file() else []
-        result = GradeResult(student=submission.student, status=TIMED_OUT if timed_out else GRADING_ERROR,
+    def stand_in(self, submission: Submission, status: str, message: str) -> GradeResult:
+        """The result of a student whose worker left none: every cell at 0, and why."""
+        result = GradeResult(student=submission.student, status=status,
                              source_sha256=self.source_sha, submission_sha256=file_sha256(submission.notebook))
         result.sandboxed = self.settings.sandbox
-        result.message = (f"grading this notebook took longer than {limit:.0f} s and was stopped"
-                          if timed_out else f"the grading process failed ({tail[0] if tail else 'no log'})")
+        result.message = message
         zero_cells(result, str(self.template_db), self.settings)
         score(result, self.settings)
         feedback.write(result, self.settings, self.out)
@@ -243,7 +206,7 @@ class Batch:
                     if job["process"].is_alive() and not over:
                         continue
                     if over:
-                        kill_tree(job["process"].pid)
+                        spawn.kill_tree(job["process"].pid)
                     job["process"].join(5)
                     running.remove(job)
                     result = self.collect(job, timed_out=over)
@@ -252,27 +215,30 @@ class Batch:
                     on_done(result)
         finally:
             for job in running:  # interrupted: stop what is still running; its student stays unfinished
-                kill_tree(job["process"].pid)
+                spawn.kill_tree(job["process"].pid)
                 shutil.rmtree(job["task"].work_dir, ignore_errors=True)
         return results
 
 
 def grade_class(settings, submissions, out: str | Path | None = None, jobs: int | None = None,
-                force: bool = False, verify: bool = True, progress: bool = True, console=None) -> BatchReport:
-    """Grade every submission under `submissions` (folder or zip) into `out`; see the module doc."""
+                force: bool = False, verify: bool = True, progress: bool = True, console=None,
+                cluster: str | None = None, course_files: str | None = None) -> BatchReport:
+    """Grade every submission under `submissions` (folder or zip) into `out`; see the module doc.
+    `cluster`: a Dask scheduler address or a cluster named in course_config.py (autograder.cluster),
+    whose workers grade instead of local ones; `course_files`: "paths" or "bundle" (its default)."""
     from rich.console import Console
 
     started = time.monotonic()
     tools_on_path()
-    if settings.sandbox:  # refuse with the cause and the fix before any student is graded
+    if settings.sandbox and not cluster:  # refuse with the cause and the fix before any student is graded
         sandbox.preflight()
     console = console or Console(stderr=False)
     out = (Path(out) if out else default_out(settings)).resolve()  # workers run in another folder
     submissions = Path(submissions).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    batch = Batch(settings, out, jobs, force, verify)
-    warm.start(batch.worker_env())  # its imports overlap the gradebook template and input checks
+    batch = Batch(settings, out, max(1, jobs or os.cpu_count() or 1), force, verify)
+    if not cluster:
+        warm.start(batch.worker_env())  # its imports overlap the gradebook template and input checks
     batch.scratch.mkdir(parents=True, exist_ok=True)
     batch.prepare_gradebooks()
     found = inputs.discover(submissions, settings.assignment, settings.notebook_name, batch.scratch)
@@ -284,8 +250,20 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     batch_report = BatchReport(out=out, skipped=[s for s, r in done.items() if r is not None])
     if batch_report.skipped:
         console.print(f"Already graded, skipped: {len(batch_report.skipped)} (use --force to regrade).")
-    with _progress(console, len(queue), progress) as advance, ctrl_c_as_flag() as interrupted:
-        graded = batch.run(queue, advance, interrupted)
+    with contextlib.ExitStack() as stack:
+        client = None
+        if cluster:
+            from autograder.cluster import connect
+
+            client, default_files = stack.enter_context(connect.client_for(cluster, settings, jobs, console))
+        advance = stack.enter_context(_progress(console, len(queue), progress))
+        interrupted = stack.enter_context(ctrl_c_as_flag())
+        if client is None:
+            graded = batch.run(queue, advance, interrupted)
+        else:
+            from autograder.cluster import dispatch
+
+            graded = dispatch.run(batch, queue, advance, interrupted, client, course_files or default_files)
     batch_report.graded = [r.student for r in graded]
     by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
     batch_report.results = [by_student[s.student] for s in found]

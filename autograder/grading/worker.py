@@ -437,9 +437,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+DIE_WITH_PARENT = "LABKIT_DIE_WITH_PARENT"   # set by a Dask worker: its grading ends if it is lost
+
+
+def die_with_parent() -> None:
+    """Be killed when the warm server that forked this worker ends, as it does when the process
+    that started it (a Dask worker killed by its cluster) is gone; the kernel's sandbox follows."""
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:   # the parent ended before the request took hold
+        os._exit(1)
+
+
 def run_forked(task_path: str, env: dict, cwd: str, log_path: str) -> None:
     """A worker forked from the warm server: set up what a new process would have, then `main`."""
     os.setsid()  # Ctrl-C in the terminal reaches only the runner, which stops its workers itself
+    if env.get(DIE_WITH_PARENT):
+        die_with_parent()
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)

@@ -1,0 +1,71 @@
+"""The Dask client for `labkit grade --cluster`: a scheduler address, or a cluster named in course_config.py."""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot be reached or cannot grade; the message says what to do."""
+
+
+def is_address(spec: str) -> bool:
+    return "://" in spec
+
+
+@contextlib.contextmanager
+def client_for(spec: str, settings, jobs: int | None, console):
+    """Yield (client, course files default: "paths" or "bundle"); the cluster is closed after, if
+    the kit started it. A bare address gets a bundle unless told otherwise: it always works."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ClusterError("labkit grade --cluster needs Dask distributed: "
+                           "pip install 'labkit-transfer-learning[cluster]'") from None
+    cluster = None
+    if is_address(spec):
+        try:
+            client = Client(spec, timeout="30s")
+        except OSError as error:
+            raise ClusterError(f"could not reach the Dask scheduler at {spec} ({error}); check the address, "
+                               "and that `dask scheduler` runs there and its port is open to this machine") from None
+        files = "bundle"
+    else:
+        from autograder.cluster import named
+
+        cluster = named.make_cluster(spec, settings, jobs)
+        client = Client(cluster)
+        files = named.course_files(spec, settings)
+    try:
+        console.print(f"Dask cluster: {client.scheduler.address}, dashboard {client.dashboard_link}")
+        check_workers(client, settings)
+        yield client, files
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def check_workers(client, settings) -> None:
+    """The workers there now can import the kit and, when grading is sandboxed, start a sandbox;
+    otherwise stop before any student is graded, naming the worker and the fix. Workers that join
+    later (a batch system's queue) are checked by their first task."""
+    answers = client.run(_worker_check, settings.sandbox)
+    problems = [f"{worker}: {problem}" for worker, problem in answers.items() if problem]
+    if problems:
+        raise ClusterError("the Dask workers cannot grade:\n  " + "\n  ".join(problems))
+
+
+def _worker_check(sandboxed: bool) -> str:
+    """'' when this worker can grade, else why not (runs on each worker)."""
+    if importlib.util.find_spec("autograder") is None:
+        return ("the kit is not installed in this worker's Python; install it there "
+                "(pip install the kit's folder) or start the worker from the kit's venv")
+    if sandboxed:
+        from autograder.sandbox import SandboxUnavailable, preflight
+
+        try:
+            preflight()
+        except SandboxUnavailable as error:
+            return str(error)
+    return ""

@@ -1,0 +1,123 @@
+"""One grading worker as a fresh process forked from the warm server, and how to stop its tree.
+
+Both ways of grading a class start workers through here: the local runner (runner.py), several at a
+time, and a Dask worker (autograder.cluster.task), one per task.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from autograder.grading import verification, warm, worker
+from autograder.grading.limits import kill_all
+from autograder.grading.worker import Task
+
+STARTUP_MARGIN_S = 120   # worker start, nbgrader's sanitizing and feedback, on top of the notebook limit
+_starting = threading.Lock()
+
+
+def worker_env(settings, threads: int, base: dict | None = None) -> dict:
+    """The environment of a grading worker: `threads` for TensorFlow and OpenMP, the course's paths."""
+    env = dict(os.environ if base is None else base)
+    env.update({"OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
+                "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+                "TF_CPP_MIN_LOG_LEVEL": "2", "LABKIT_CONFIG": str(settings.config_file),
+                "LABKIT_CACHE": str(settings.cache_dir)})
+    return env
+
+
+def time_limit(settings, verify: bool) -> float:
+    """Seconds a worker may take before it is stopped and its student marked timed out."""
+    return settings.notebook_timeout + STARTUP_MARGIN_S + (verification.time_limit(settings) if verify else 0)
+
+
+def start(task: Task, folder: Path, env: dict, cwd: Path, name: str) -> multiprocessing.Process:
+    """Write the task beside its result file and fork its worker; the worker's log goes to
+    `folder`/<name>.worker.log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    task_path = folder / f"{name}.task.json"
+    task_path.write_text(json.dumps(task.to_dict()))
+    Path(task.result_path).unlink(missing_ok=True)
+    process = warm.context().Process(target=worker.run_forked, name=f"labkit-worker-{name}",
+                                     args=(str(task_path), env, str(cwd), str(log_path(task))))
+    with _starting, children_allowed():
+        process.start()
+    return process
+
+
+def log_path(task: Task) -> Path:
+    return Path(task.result_path.replace(".result.json", ".worker.log"))
+
+
+def log_tail(task: Task) -> str:
+    """The last line the worker wrote to its log, for the message of a worker that left no result."""
+    path = log_path(task)
+    lines = path.read_text(errors="replace").strip().splitlines() if path.is_file() else []
+    return lines[-1] if lines else "no log"
+
+
+def read_result(task: Task) -> dict | None:
+    """The result the worker wrote, if it wrote one."""
+    path = Path(task.result_path)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def run_to_end(process: multiprocessing.Process, limit: float) -> bool:
+    """Wait for the worker up to `limit` s; past it, stop its whole tree. True when it timed out."""
+    deadline = time.monotonic() + limit
+    process.join(limit)
+    over = process.is_alive() and time.monotonic() >= deadline
+    if over:
+        kill_tree(process.pid)
+    process.join(5)
+    return over
+
+
+@contextlib.contextmanager
+def children_allowed():
+    """Let a daemonic process (a Dask worker is one) start the grading worker.
+
+    multiprocessing refuses children to daemonic processes because it would not stop them on exit;
+    the grading worker is stopped by its own deadline (kill_tree) and dies with its parent, so the
+    refusal does not apply. Outside a daemonic process this changes nothing."""
+    config = multiprocessing.current_process()._config
+    daemon = config.pop("daemon", None)
+    try:
+        yield
+    finally:
+        if daemon is not None:
+            config["daemon"] = daemon
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a worker and everything it started (its kernel runs in a session of its own).
+
+    The tree is frozen (SIGSTOP) as it is listed, until a listing finds nothing new, so that a
+    process forked while the list was taken (a kernel or judge being started) is not missed."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    frozen: dict[int, psutil.Process] = {}
+    for _ in range(10):
+        try:
+            found = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            break
+        new = [process for process in found if process.pid not in frozen]
+        if not new:
+            break
+        for process in new:
+            try:
+                process.suspend()
+            except psutil.Error:
+                pass
+            frozen[process.pid] = process
+    kill_all(list(frozen.values()))

@@ -1,0 +1,219 @@
+"""`labkit grade --cluster` against a real Dask scheduler and two workers, as separate processes
+over 127.0.0.1, on the small course built in code: the same grades.csv as the local path, a memory
+bomb that ends only its own kernel, and a worker killed mid-batch that loses and duplicates nothing."""
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from autograder import config
+from autograder.cluster import bundle, dispatch
+from autograder.grading import runner
+from autograder.grading.results import BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK
+import grading_helpers as helpers
+
+pytestmark = pytest.mark.slow
+DASK = Path(sys.executable).parent / "dask"
+EXPECTED = {"alice": OK, "carol": OK, "dave": KERNEL_DIED, "erin": MEMORY_LIMIT, "gina": BAD_NOTEBOOK,
+            "lost": MISSING_NOTEBOOK}
+
+
+def build_submissions(release: Path, folder: Path) -> None:
+    write = lambda student, notebook: helpers.write_submission(folder, student, notebook)  # noqa: E731
+    write("alice", helpers.solved(release))
+    write("carol", helpers.solved(release, a02_squares="squares = [1, 2]"))
+    write("dave", helpers.solved(release, a02_squares="import os\nos._exit(1)"))
+    write("erin", helpers.solved(release, a02_squares="hog = []\nwhile True:\n    hog.append(b'x' * 2**25)"))
+    write("gina", b'{"cells": [ this is not json')
+    (folder / "lost" / helpers.ASSIGNMENT).mkdir(parents=True)
+    (folder / "lost" / helpers.ASSIGNMENT / "notes.txt").write_text("I forgot the notebook")
+    (folder / "alice" / helpers.ASSIGNMENT / "data.txt").write_text("a file beside the notebook")
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cluster")
+    config_file = helpers.make_course(root / "course")
+    release = helpers.generate_release(config_file)
+    submitted = root / "course" / "submitted"
+    build_submissions(release, submitted)
+    settings = config.load(config_file)
+    # no saved models in this course: verifying them would only say, with a path, that the split is missing
+    local = runner.grade_class(settings, submitted, out=root / "local", jobs=2, progress=False, verify=False)
+    return {"root": root, "settings": settings, "submitted": submitted, "local": local}
+
+
+class LoopbackCluster:
+    """`dask scheduler` and `dask worker` processes on 127.0.0.1, as an admin would start them."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.workers = folder, {}
+        self.scheduler_file = folder / "scheduler.json"
+        self.scheduler = self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", "0",
+                                                   "--dashboard-address", "127.0.0.1:0",
+                                                   "--scheduler-file", str(self.scheduler_file)])
+        self._wait(lambda: self.scheduler_file.is_file(), "the scheduler's file")
+        self.address = json.loads(self.scheduler_file.read_text())["address"]
+
+    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.folder / f"{name}.log", "w")
+        return subprocess.Popen([str(DASK), *args], cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
+
+    def add_worker(self, name: str) -> None:
+        # no nanny: the PID is the worker itself, so the test can kill the worker and nothing restarts it
+        self.workers[name] = self._start(name, ["worker", "--scheduler-file", str(self.scheduler_file),
+                                                "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+                                                "--local-directory", str(self.folder / name),
+                                                "--name", name, "--no-dashboard"])
+
+    def wait_for_workers(self, client, count: int) -> None:
+        self._wait(lambda: len(client.scheduler_info()["workers"]) == count, f"{count} workers")
+
+    @staticmethod
+    def _wait(condition, what: str, seconds: float = 120) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        for process in [*self.workers.values(), self.scheduler]:
+            process.terminate()
+        for process in [*self.workers.values(), self.scheduler]:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    from distributed import Client
+
+    loopback = LoopbackCluster(tmp_path_factory.mktemp("dask"))
+    loopback.add_worker("worker-a")
+    loopback.add_worker("worker-b")
+    observer = Client(loopback.address, timeout="30s")
+    loopback.wait_for_workers(observer, 2)
+    loopback.observer = observer
+    yield loopback
+    observer.close()
+    loopback.close()
+
+
+def rows(csv_path: Path) -> dict[str, dict]:
+    import csv
+
+    with open(csv_path, newline="") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def test_a_batch_on_the_cluster_equals_the_local_batch(course, cluster):
+    pids = {name: process.pid for name, process in cluster.workers.items()}
+    batch = runner.grade_class(course["settings"], course["submitted"], out=course["root"] / "on-cluster",
+                               progress=False, verify=False,
+                               cluster=cluster.address)   # an address: the course as a bundle
+    assert {r.student: r.status for r in batch.results} == EXPECTED
+    assert rows(batch.csv) == rows(course["local"].csv)
+    for result in batch.results:   # written here by the grader's process, at the grader's paths
+        page = Path(result.feedback_html)
+        assert page.is_file() and page.is_relative_to(batch.out), result.student
+    assert (batch.out / "autograded" / "alice" / helpers.ASSIGNMENT / f"{helpers.ASSIGNMENT}.ipynb").is_file()
+    assert (batch.out / "logs" / "alice.log").is_file()
+    # the memory bomb ended its own kernel: both Dask workers are the processes they were
+    info = cluster.observer.scheduler_info()["workers"].values()
+    assert sorted(w["name"] for w in info) == ["worker-a", "worker-b"]
+    assert all(process.poll() is None for process in cluster.workers.values())
+    assert {name: process.pid for name, process in cluster.workers.items()} == pids
+
+
+def test_workers_on_a_shared_filesystem_read_the_course_by_its_paths(course, cluster, tmp_path):
+    chosen = tmp_path / "submitted"
+    for student in ("alice", "carol"):
+        (chosen / student).parent.mkdir(parents=True, exist_ok=True)
+        import shutil
+
+        shutil.copytree(course["submitted"] / student, chosen / student)
+    batch = runner.grade_class(course["settings"], chosen, out=tmp_path / "out", progress=False, verify=False,
+                               cluster=cluster.address, course_files="paths")
+    local = rows(course["local"].csv)
+    assert rows(batch.csv) == {student: local[student] for student in ("alice", "carol")}
+
+
+def test_the_bundle_carries_the_course_and_never_the_raw_downloads(course, tmp_path):
+    settings = course["settings"]
+    downloads = settings.profile_cache / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    (downloads / "archive.tgz").write_bytes(b"raw")
+    (settings.profile_cache / "hidden_test").mkdir(exist_ok=True)
+    (settings.profile_cache / "hidden_test" / "0.png").write_bytes(b"hidden")
+    template = tmp_path / "template.db"
+    template.write_bytes(b"template")
+    data, sha = bundle.build(settings, template)
+    assert bundle.build(settings, template) == (data, sha)   # the same course, the same hash
+    paths = bundle.unpacked(data, sha, tmp_path / "worker")
+    assert Path(paths.config_file).read_text() == settings.config_file.read_text()
+    assert (Path(paths.cache_dir) / settings.profile / "hidden_test" / "0.png").read_bytes() == b"hidden"
+    assert not (Path(paths.cache_dir) / settings.profile / "downloads").exists()
+    assert (Path(paths.config_file).parent / "release" / helpers.ASSIGNMENT / f"{helpers.ASSIGNMENT}.ipynb").is_file()
+    assert Path(paths.template_db).read_bytes() == b"template"
+    assert bundle.unpacked(b"other", sha, tmp_path / "worker") == paths   # found, not unpacked again
+    with pytest.raises(ValueError, match="sha256"):
+        bundle.unpacked(b"other", "0" * 64, tmp_path / "worker")
+
+
+def test_a_request_in_bundle_mode_names_no_path_of_the_grader(course):
+    batch = runner.Batch(course["settings"], course["root"] / "unused", 1, False, True)
+    batch.source_sha = "s"
+    from autograder.grading.inputs import discover
+
+    found = {s.student: s for s in discover(course["submitted"], helpers.ASSIGNMENT,
+                                            f"{helpers.ASSIGNMENT}.ipynb", course["root"] / "scratch")}
+    request = dispatch.request_for(batch, found["alice"], {"bundle_sha256": "x"}, send_bytes=True)
+    assert request["notebook_bytes"] == Path(found["alice"].notebook).read_bytes()
+    assert request["folder_tar"]
+    text = repr({k: v for k, v in request.items() if k not in ("notebook_bytes", "folder_tar")})
+    assert str(course["root"]) not in text.replace(repr(found["alice"].to_dict()), "")
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(course, cluster, tmp_path):
+    """Last in this module: it leaves one worker."""
+    out = tmp_path / "out"
+    outcome = {}
+    grading = threading.Thread(target=lambda: outcome.update(batch=runner.grade_class(
+        course["settings"], course["submitted"], out=out, progress=False, verify=False,
+        cluster=cluster.address)))
+    grading.start()
+    victim = cluster.workers["worker-a"]
+    deadline = time.monotonic() + 120
+    address = next(a for a, w in cluster.observer.scheduler_info()["workers"].items() if w["name"] == "worker-a")
+    while not cluster.observer.processing().get(address):   # a task of the batch runs on it
+        assert time.monotonic() < deadline and grading.is_alive(), "no task reached worker-a"
+        time.sleep(0.1)
+    time.sleep(1.5)   # its grading process has started
+    children = psutil.Process(victim.pid).children(recursive=True)
+    assert children, "worker-a was grading: its warm server and grading process are its children"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    grading.join(600)
+    assert not grading.is_alive()
+    batch = outcome["batch"]
+    assert {r.student: r.status for r in batch.results} == EXPECTED
+    assert rows(batch.csv) == rows(course["local"].csv)
+    assert sorted(p.stem for p in (out / "state").glob("*.json")) == sorted(EXPECTED)
+    with sqlite3.connect(out / "gradebook.db") as db:
+        counts = db.execute("select student.id, count(*) from submitted_assignment join student "
+                            "on student.id = submitted_assignment.student_id group by student.id").fetchall()
+    assert sorted(counts) == sorted((student, 1) for student in EXPECTED)
+    # what the lost worker was running ends with it
+    gone, alive = psutil.wait_procs(children, timeout=20)
+    assert alive == [], [p.info if hasattr(p, "info") else p.pid for p in alive]

@@ -80,6 +80,21 @@ OUTPUT_LIMIT_KB = 256                 # text output kept per cell
 # reach. False runs kernels as plain processes of the grader (reports then say "not sandboxed").
 SANDBOX = True
 
+# --- grading on a Dask cluster: `labkit grade SUBMISSIONS --cluster NAME` ----
+# NAME is one of these entries (or a scheduler address such as tcp://host:8786); see docs/cluster/.
+# Keys other than "jobs", "workers" and "course_files" go to Dask as they are: the arguments of
+# dask-jobqueue's SLURMCluster / PBSCluster, or the cluster options of your dask-gateway.
+# "course_files": "paths" (workers share this filesystem) or "bundle" (sent once to each worker).
+CLUSTERS = {
+    "local": {"workers": 2},          # Dask workers on this machine, one submission each at a time
+    # "slurm": {"queue": "normal", "account": "my-course", "walltime": "01:00:00",
+    #           "cores": 8, "memory": "20GB",    # per batch job: 8 submissions at once, ~2 GB each
+    #           "jobs": 4},                      # batch jobs to submit
+    # "pbs": {"queue": "workq", "walltime": "01:00:00", "cores": 8, "memory": "20GB", "jobs": 4},
+    # "gateway": {"address": "https://hub.example.edu/services/dask-gateway", "auth": "jupyterhub",
+    #             "workers": 8},                 # course files travel as a bundle
+}
+
 # --- paths (relative paths are taken from this file's folder) --------------
 CACHE_DIR = ".kit_cache"              # grader-only: hidden test split, downloads, reference base
 COURSE_SECRET = "change-this-course-secret"

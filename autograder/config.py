@@ -10,6 +10,9 @@ PROFILES = ("digits", "flowers", "folder")
 LETTERS = ("AA", "AB", "BB", "BC", "CC", "CD", "DD")
 ACTIVITIES = tuple(range(1, 14))
 EPOCH_KEYS = ("fit", "regularized_fit", "pretrain")
+# Named clusters for `labkit grade --cluster NAME` (built by autograder.cluster.named, which imports these).
+CLUSTER_KINDS = ("local", "slurm", "pbs", "gateway")
+COURSE_FILES = ("paths", "bundle")   # how workers reach the course files: shared filesystem, or a bundle
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,6 +52,7 @@ class Settings:
     base_model_file: str
     saved_model_file: str
     sandbox: bool = True          # grading kernels start in the sandbox (autograder.sandbox)
+    clusters: dict = field(default_factory=dict, hash=False)   # CLUSTERS: kind -> its settings
 
     # Derived places, so that no module builds them by hand.
     @property
@@ -253,6 +257,32 @@ def _bool(values, name, default: bool) -> bool:
     return value
 
 
+def _whole(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise _fail(name, "a whole number >= 1", value)
+    return value
+
+
+def _clusters(values) -> dict:
+    """CLUSTERS (optional): {kind: {setting: value}}; only the kit's own keys are checked here, the
+    rest go to Dask as they are and Dask names what it does not accept."""
+    clusters = values.get("CLUSTERS", {})
+    if not isinstance(clusters, dict) or not set(clusters) <= set(CLUSTER_KINDS):
+        raise _fail("CLUSTERS", f"a dict whose keys are among {list(CLUSTER_KINDS)}", clusters)
+    checked = {}
+    for kind, entry in clusters.items():
+        name = f"CLUSTERS[{kind!r}]"
+        if not isinstance(entry, dict) or not all(isinstance(key, str) for key in entry):
+            raise _fail(name, "a dict of settings named by strings, like {'cores': 4}", entry)
+        if "course_files" in entry and entry["course_files"] not in COURSE_FILES:
+            raise _fail(f"{name}['course_files']", f"one of {list(COURSE_FILES)}", entry["course_files"])
+        for key in ("jobs", "workers"):
+            if key in entry:
+                _whole(f"{name}[{key!r}]", entry[key])
+        checked[kind] = dict(entry)
+    return checked
+
+
 def from_values(values: dict, path: Path) -> Settings:
     """Validate a mapping of course settings; `path` anchors relative paths."""
     profile, local_folder = _profile(values)
@@ -301,4 +331,5 @@ def from_values(values: dict, path: Path) -> Settings:
         base_model_file=_relative(values, "BASE_MODEL_FILE"),
         saved_model_file=_relative(values, "SAVED_MODEL_FILE"),
         sandbox=_bool(values, "SANDBOX", True),   # missing means the safe default
+        clusters=_clusters(values),
     )

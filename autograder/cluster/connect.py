@@ -4,9 +4,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 
-
-class ClusterError(RuntimeError):
-    """The cluster cannot be reached or cannot grade; the message says what to do."""
+from autograder.cluster.named import ClusterError
 
 
 def is_address(spec: str) -> bool:

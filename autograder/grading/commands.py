@@ -10,7 +10,7 @@ from autograder import config
 def _grade(args) -> int:
     from rich.console import Console
 
-    from autograder.cluster.connect import ClusterError
+    from autograder.cluster.named import ClusterError
     from autograder.grading import report
     from autograder.grading.gradebook import TemplateError
     from autograder.grading.inputs import InputError

@@ -105,16 +105,13 @@ def in_worker_overhead(out: Path) -> str:
             f"({(worker - kernel) / len(states):.1f} s per submission)")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=8)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--keep", help="keep the work folder here instead of a temporary one")
-    args = parser.parse_args()
+def simulated_course(count: int, keep: str | None = None):
+    """(work folder, course settings, environment, student -> notebook): a temporary copy of the
+    course with `count` simulated submissions (the demo's class, repeated) under submitted/."""
     tools_on_path()
     settings = config.load()
     release_path = make_release(settings, say=lambda *_: None)
-    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="labkit-bench-"))
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="labkit-bench-"))
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     course_config = temporary_course(settings, folder)
@@ -125,14 +122,24 @@ def main() -> int:
     answers = answers_from_source(nbformat.read(settings.source_dir / settings.notebook_name, as_version=4))
     kinds = list(simulated_class(release, answers).items())
     students = {}
-    for i in range(args.students):
+    for i in range(count):
         name, notebook = kinds[i % len(kinds)]
         students[f"{name}_{i:02d}"] = notebook
-    submitted = folder / "submitted"
     for student, notebook in students.items():
-        path = submitted / student / course.assignment / course.notebook_name
+        path = folder / "submitted" / student / course.assignment / course.notebook_name
         path.parent.mkdir(parents=True)
         nbformat.write(notebook, path)
+    return folder, course, env, students
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--keep", help="keep the work folder here instead of a temporary one")
+    args = parser.parse_args()
+    folder, course, env, students = simulated_course(args.students, args.keep)
+    submitted = folder / "submitted"
     print(f"{len(students)} submissions in {submitted}; machine: {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f} at the start")
 
@@ -181,7 +188,7 @@ def main() -> int:
               f"(overhead over bare {100 * (state['seconds'] - bare_s) / bare_s:+.0f} %, beyond its own kernel "
               f"{100 * (state['seconds'] - kernel) / kernel:+.0f} %), whole command {wall:.1f} s "
               f"(overhead {100 * (wall - bare_s) / bare_s:+.0f} %, includes start-up, gradebook template, report)")
-    sandbox_cost(folder, course_config, submitted, env)
+    sandbox_cost(folder, course.config_file, submitted, env)
     print(f"load average {os.getloadavg()[0]:.1f} at the end; work folder: {folder}")
     return 0
 

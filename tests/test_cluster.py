@@ -4,6 +4,7 @@ bomb that ends only its own kernel, and a worker killed mid-batch that loses and
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -24,7 +25,19 @@ import grading_helpers as helpers
 pytestmark = pytest.mark.slow
 DASK = Path(sys.executable).parent / "dask"
 EXPECTED = {"alice": OK, "carol": OK, "dave": KERNEL_DIED, "erin": MEMORY_LIMIT, "gina": BAD_NOTEBOOK,
-            "lost": MISSING_NOTEBOOK}
+            "lost": MISSING_NOTEBOOK, "sam": OK}
+# a kernel that searches its filesystem for the course files (the bundle lies on the Dask worker's
+# disk); finding any makes its answer wrong, so it loses the activity's
+# points. (The folders leading to its own working copy exist, empty, so that it can be mounted.)
+SNOOP = """import os
+found = []
+for folder, subfolders, files in os.walk('/'):
+    subfolders[:] = [s for s in subfolders if os.path.join(folder, s) not in ('/proc', '/sys', '/dev', '/usr')
+                     and s not in ('site-packages', 'lib', 'lib64', 'include', 'bin', 'share')]
+    found += [os.path.join(folder, f) for f in files if f in ('course_config.py', 'template.db', 'scheduler.json')]
+    found += [folder] if os.path.basename(folder) == 'hidden_test' else []
+squares = found or [i * i for i in range(5)]
+"""
 
 
 def build_submissions(release: Path, folder: Path) -> None:
@@ -34,6 +47,7 @@ def build_submissions(release: Path, folder: Path) -> None:
     write("dave", helpers.solved(release, a02_squares="import os\nos._exit(1)"))
     write("erin", helpers.solved(release, a02_squares="hog = []\nwhile True:\n    hog.append(b'x' * 2**25)"))
     write("gina", b'{"cells": [ this is not json')
+    write("sam", helpers.solved(release, a02_squares=SNOOP))
     (folder / "lost" / helpers.ASSIGNMENT).mkdir(parents=True)
     (folder / "lost" / helpers.ASSIGNMENT / "notes.txt").write_text("I forgot the notebook")
     (folder / "alice" / helpers.ASSIGNMENT / "data.txt").write_text("a file beside the notebook")
@@ -68,11 +82,12 @@ class LoopbackCluster:
         log = open(self.folder / f"{name}.log", "w")
         return subprocess.Popen([str(DASK), *args], cwd=self.folder, stdout=log, stderr=subprocess.STDOUT)
 
-    def add_worker(self, name: str) -> None:
-        # no nanny: the PID is the worker itself, so the test can kill the worker and nothing restarts it
+    def add_worker(self, name: str, nanny: bool) -> None:
+        """Under a nanny (as deployed: the worker process is daemonic), or without one: then the PID
+        is the worker itself, which the test can kill with nothing to restart it."""
         self.workers[name] = self._start(name, ["worker", "--scheduler-file", str(self.scheduler_file),
-                                                "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
-                                                "--local-directory", str(self.folder / name),
+                                                "--nthreads", "1", "--nanny" if nanny else "--no-nanny",
+                                                "--host", "127.0.0.1", "--local-directory", str(self.folder / name),
                                                 "--name", name, "--no-dashboard"])
 
     def wait_for_workers(self, client, count: int) -> None:
@@ -100,14 +115,18 @@ def cluster(tmp_path_factory):
     from distributed import Client
 
     loopback = LoopbackCluster(tmp_path_factory.mktemp("dask"))
-    loopback.add_worker("worker-a")
-    loopback.add_worker("worker-b")
+    loopback.add_worker("worker-a", nanny=False)
+    loopback.add_worker("worker-b", nanny=True)
     observer = Client(loopback.address, timeout="30s")
     loopback.wait_for_workers(observer, 2)
     loopback.observer = observer
     yield loopback
     observer.close()
     loopback.close()
+
+
+def by_status(batch) -> dict[str, tuple[str, float]]:
+    return {r.student: (r.status, r.total) for r in batch.results}
 
 
 def rows(csv_path: Path) -> dict[str, dict]:
@@ -118,7 +137,9 @@ def rows(csv_path: Path) -> dict[str, dict]:
 
 
 def test_a_batch_on_the_cluster_equals_the_local_batch(course, cluster):
+    assert by_status(course["local"])["sam"] == (OK, helpers.MAX_TOTAL)   # nothing of the course in sight
     pids = {name: process.pid for name, process in cluster.workers.items()}
+    worker_pids = cluster.observer.run(os.getpid)   # under worker-b's nanny too: restarted, it would differ
     batch = runner.grade_class(course["settings"], course["submitted"], out=course["root"] / "on-cluster",
                                progress=False, verify=False,
                                cluster=cluster.address)   # an address: the course as a bundle
@@ -134,6 +155,7 @@ def test_a_batch_on_the_cluster_equals_the_local_batch(course, cluster):
     assert sorted(w["name"] for w in info) == ["worker-a", "worker-b"]
     assert all(process.poll() is None for process in cluster.workers.values())
     assert {name: process.pid for name, process in cluster.workers.items()} == pids
+    assert cluster.observer.run(os.getpid) == worker_pids
 
 
 def test_workers_on_a_shared_filesystem_read_the_course_by_its_paths(course, cluster, tmp_path):
@@ -217,3 +239,28 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(course, 
     # what the lost worker was running ends with it
     gone, alive = psutil.wait_procs(children, timeout=20)
     assert alive == [], [p.info if hasattr(p, "info") else p.pid for p in alive]
+
+
+class _Lost:
+    """A finished Dask future whose worker was lost on every try."""
+
+    def result(self):
+        from distributed.scheduler import KilledWorker
+
+        raise KilledWorker("labkit-grade-alice", "tcp://127.0.0.1:1", None)
+
+
+def test_a_submission_whose_worker_is_lost_every_try_gets_its_own_status_and_is_graded_next_run(course, tmp_path):
+    from autograder.grading.inputs import discover
+    from autograder.grading.results import WORKER_LOST
+
+    batch = runner.Batch(course["settings"], tmp_path, 1, False, False)
+    batch.scratch.mkdir(parents=True)
+    batch.prepare_gradebooks()
+    alice = next(s for s in discover(course["submitted"], helpers.ASSIGNMENT, f"{helpers.ASSIGNMENT}.ipynb",
+                                     tmp_path / "scratch") if s.student == "alice")
+    result = dispatch.finish(batch, _Lost(), alice)
+    assert (result.status, result.total) == (WORKER_LOST, 0)
+    assert "lost" in result.message and "labkit grade again" in result.message
+    batch.record(result, alice)
+    assert batch.finished(alice) is None   # the next run grades alice again

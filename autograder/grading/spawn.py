@@ -45,9 +45,9 @@ def start(task: Task, folder: Path, env: dict, cwd: Path, name: str) -> multipro
     task_path = folder / f"{name}.task.json"
     task_path.write_text(json.dumps(task.to_dict()))
     Path(task.result_path).unlink(missing_ok=True)
-    process = warm.context().Process(target=worker.run_forked, name=f"labkit-worker-{name}",
-                                     args=(str(task_path), env, str(cwd), str(log_path(task))))
-    with _starting, children_allowed():
+    with _starting, children_allowed():   # made inside too: a Process copies its parent's daemon flag
+        process = warm.context().Process(target=worker.run_forked, name=f"labkit-worker-{name}",
+                                         args=(str(task_path), env, str(cwd), str(log_path(task))))
         process.start()
     return process
 
@@ -82,7 +82,8 @@ def run_to_end(process: multiprocessing.Process, limit: float) -> bool:
 
 @contextlib.contextmanager
 def children_allowed():
-    """Let a daemonic process (a Dask worker is one) start the grading worker.
+    """Let a daemonic process (a Dask worker under a nanny is one) start the grading worker, itself
+    not daemonic, so that it can start its own judge and verifier.
 
     multiprocessing refuses children to daemonic processes because it would not stop them on exit;
     the grading worker is stopped by its own deadline (kill_tree) and dies with its parent, so the

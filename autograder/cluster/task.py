@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
 import shutil
 import tarfile
 import tempfile
@@ -32,20 +31,20 @@ def grade(request: dict, course_bundle: bytes | None = None) -> dict:
 
     try:
         here = distributed.get_worker()
-        local, slots, address = Path(here.local_directory), here.state.nthreads, here.address
+        local, address = Path(here.local_directory), here.address
     except ValueError:   # called outside a Dask worker (a direct call in a test)
-        local, slots, address = Path(tempfile.gettempdir()), 1, "local"
+        local, address = Path(tempfile.gettempdir()), "local"
     base = local / "labkit"
     course = (bundle.unpacked(course_bundle, request["bundle_sha256"], base / "courses")
               if course_bundle is not None else bundle.CoursePaths(**request["course"]))
     job = base / "jobs" / f"{request['student']}-{uuid.uuid4().hex[:12]}"
     try:
-        return _grade_in(job, request, course, slots) | {"worker": address}
+        return _grade_in(job, request, course) | {"worker": address}
     finally:
         shutil.rmtree(job, ignore_errors=True)
 
 
-def _grade_in(job: Path, request: dict, course: bundle.CoursePaths, slots: int) -> dict:
+def _grade_in(job: Path, request: dict, course: bundle.CoursePaths) -> dict:
     from autograder import config
 
     # the cache the grader named (shared paths) or the bundle's, whatever this machine's LABKIT_CACHE
@@ -56,8 +55,9 @@ def _grade_in(job: Path, request: dict, course: bundle.CoursePaths, slots: int) 
                 work_dir=str(job / "course"), template_db=course.template_db,
                 source_sha256=request["source_sha256"], verify=request["verify"],
                 result_path=str(job / "task" / f"{request['student']}.result.json"))
-    threads = max(1, (os.cpu_count() or 1) // max(1, slots))   # this machine's cores, shared by its tasks
-    env = spawn.worker_env(settings, threads) | {DIE_WITH_PARENT: "1"}
+    # one thread per task: a Dask worker's threads are the submissions it grades at once, and
+    # several workers may share one machine without knowing of each other
+    env = spawn.worker_env(settings, threads=1) | {DIE_WITH_PARENT: "1"}
     _ensure_warm(env)
     process = spawn.start(task, job / "task", env, job, request["student"])
     limit = spawn.time_limit(settings, request["verify"])

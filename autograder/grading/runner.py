@@ -252,7 +252,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
         console.print(f"Already graded, skipped: {len(batch_report.skipped)} (use --force to regrade).")
     with contextlib.ExitStack() as stack:
         client = None
-        if cluster:
+        if cluster and queue:   # nothing left to grade: no cluster to start
             from autograder.cluster import connect
 
             client, default_files = stack.enter_context(connect.client_for(cluster, settings, jobs, console))

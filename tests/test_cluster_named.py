@@ -197,3 +197,14 @@ def test_local_starts_single_threaded_workers_and_closes(tmp_path):
         finally:
             cluster.close()
         assert cluster.status.name == "closed"
+
+
+def test_importing_dask_jobqueue_leaves_ctrl_c_to_labkit(tmp_path, monkeypatch):
+    """dask_jobqueue replaces the SIGINT handler when first imported; the kit puts its own back."""
+    import signal
+
+    for module in [m for m in sys.modules if m == "dask_jobqueue" or m.startswith("dask_jobqueue.")]:
+        monkeypatch.delitem(sys.modules, module)   # so that this import runs the package's code again
+    before = signal.getsignal(signal.SIGINT)
+    named.job_script("slurm", settings_with(tmp_path, {"slurm": SLURM}))
+    assert signal.getsignal(signal.SIGINT) is before

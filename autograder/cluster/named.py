@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
+import threading
 
 from autograder.config import CLUSTER_KINDS
 
@@ -23,12 +25,18 @@ class ClusterError(RuntimeError):
 
 def _require(module: str, name: str):
     """Import a Dask deployment package lazily, so that a plain `labkit grade` needs none of them."""
+    ctrl_c = signal.getsignal(signal.SIGINT)
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         package, install = PACKAGES[module]
         raise ClusterError(f"labkit grade --cluster {name} needs the {package} package: "
                            f"pip install {install}") from exc
+    finally:
+        # dask_jobqueue's runner module replaces the SIGINT handler when imported (sys.exit on
+        # Ctrl-C); labkit keeps its own, which stops a batch cleanly
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, ctrl_c)
 
 
 def _entry(name: str, settings) -> dict:

@@ -207,6 +207,17 @@ def test_a_request_in_bundle_mode_names_no_path_of_the_grader(course):
     assert str(course["root"]) not in text.replace(repr(found["alice"].to_dict()), "")
 
 
+def test_workers_with_another_copy_of_the_kit_are_refused_before_anyone_is_graded(course, cluster):
+    from autograder.cluster import connect
+    from autograder.cluster.named import ClusterError
+
+    connect.check_workers(cluster.observer, course["settings"])   # the same copy: accepted
+    with pytest.raises(ClusterError) as refused:
+        connect.check_workers(cluster.observer, course["settings"], fingerprint="0" * 64)
+    assert refused.value.args[0].count("other source files") == 2   # each worker named, with the fix
+    assert "install the same version" in str(refused.value)
+
+
 def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(course, cluster, tmp_path):
     """Last in this module: it leaves one worker."""
     out = tmp_path / "out"

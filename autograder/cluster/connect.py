@@ -44,21 +44,40 @@ def client_for(spec: str, settings, jobs: int | None, console):
             cluster.close()
 
 
-def check_workers(client, settings) -> None:
-    """The workers there now can import the kit and, when grading is sandboxed, start a sandbox;
-    otherwise stop before any student is graded, naming the worker and the fix. Workers that join
-    later (a batch system's queue) are checked by their first task."""
-    answers = client.run(_worker_check, settings.sandbox)
+def kit_fingerprint() -> str:
+    """The sha256 of the kit's own source files: a worker with other source would grade otherwise."""
+    import hashlib
+    from pathlib import Path
+
+    import autograder
+
+    digest = hashlib.sha256()
+    package = Path(autograder.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def check_workers(client, settings, fingerprint: str | None = None) -> None:
+    """The workers there now run the grader's copy of the kit and, when grading is sandboxed, can
+    start a sandbox; otherwise stop before any student is graded, naming the worker and the fix.
+    Workers that join later (a batch system's queue) are checked by their first task."""
+    answers = client.run(_worker_check, settings.sandbox, fingerprint or kit_fingerprint())
     problems = [f"{worker}: {problem}" for worker, problem in answers.items() if problem]
     if problems:
         raise ClusterError("the Dask workers cannot grade:\n  " + "\n  ".join(problems))
 
 
-def _worker_check(sandboxed: bool) -> str:
+def _worker_check(sandboxed: bool, fingerprint: str) -> str:
     """'' when this worker can grade, else why not (runs on each worker)."""
     if importlib.util.find_spec("autograder") is None:
         return ("the kit is not installed in this worker's Python; install it there "
                 "(pip install the kit's folder) or start the worker from the kit's venv")
+    from autograder.cluster.connect import kit_fingerprint
+
+    if kit_fingerprint() != fingerprint:
+        return ("expected the grader's copy of the kit, found other source files (another version, or "
+                "local changes); install the same version on the workers and restart them")
     if sandboxed:
         from autograder.sandbox import SandboxUnavailable, preflight
 

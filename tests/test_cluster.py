@@ -275,3 +275,10 @@ def test_a_submission_whose_worker_is_lost_every_try_gets_its_own_status_and_is_
     assert "lost" in result.message and "labkit grade again" in result.message
     batch.record(result, alice)
     assert batch.finished(alice) is None   # the next run grades alice again
+
+
+def test_a_worker_that_joins_later_with_another_copy_of_the_kit_refuses_its_task():
+    from autograder.cluster import task
+
+    with pytest.raises(RuntimeError, match="another copy of the kit"):
+        task.grade({"student": "alice", "kit": "0" * 64})

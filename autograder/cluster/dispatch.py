@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from autograder.cluster import bundle, task
+from autograder.cluster.connect import kit_fingerprint
 from autograder.grading.results import GRADING_ERROR, TIMED_OUT, WORKER_LOST, GradeResult, Submission
 from autograder.grading.worker import SubmissionProblem, check_size
 
@@ -70,6 +71,7 @@ def run(batch, queue: list[Submission], on_done, interrupted: threading.Event, c
     if not queue:
         return []
     course, course_bundle = course_for_workers(batch, course_files, client)
+    course["kit"] = kit_fingerprint()   # a worker that joins later checks it itself (task.grade)
     futures = {}
     for submission in queue:
         request = request_for(batch, submission, course, send_bytes=course_files == "bundle")

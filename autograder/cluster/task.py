@@ -9,6 +9,7 @@ results. A crash, a hang or a memory blow-up ends that grading process, never th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import shutil
 import tarfile
@@ -34,6 +35,9 @@ def grade(request: dict, course_bundle: bytes | None = None) -> dict:
         local, address = Path(here.local_directory), here.address
     except ValueError:   # called outside a Dask worker (a direct call in a test)
         local, address = Path(tempfile.gettempdir()), "local"
+    if request.get("kit") and request["kit"] != _kit():
+        raise RuntimeError(f"the Dask worker {address} runs another copy of the kit than the grader; "
+                           "install the same version there and restart it")
     base = local / "labkit"
     course = (bundle.unpacked(course_bundle, request["bundle_sha256"], base / "courses")
               if course_bundle is not None else bundle.CoursePaths(**request["course"]))
@@ -65,6 +69,13 @@ def _grade_in(job: Path, request: dict, course: bundle.CoursePaths) -> dict:
     return {"student": request["student"], "result": None if timed_out else spawn.read_result(task),
             "timed_out": timed_out, "limit": limit, "log_tail": spawn.log_tail(task),
             "out_dir": str(out), "outputs": _pack(out)}
+
+
+@functools.cache
+def _kit() -> str:
+    from autograder.cluster.connect import kit_fingerprint
+
+    return kit_fingerprint()
 
 
 def _ensure_warm(env: dict) -> None:

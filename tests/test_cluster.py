@@ -218,6 +218,51 @@ def test_workers_with_another_copy_of_the_kit_are_refused_before_anyone_is_grade
     assert "install the same version" in str(refused.value)
 
 
+def grading_processes(cluster) -> set[psutil.Process]:
+    """What the Dask workers run below their own children (warm server, resource tracker): the
+    grading processes, their judges and kernels."""
+    found = set()
+    for pid in cluster.observer.run(os.getpid).values():
+        for child in psutil.Process(pid).children():
+            found.update(child.children(recursive=True))
+    return found
+
+
+def test_a_batch_stopped_on_the_grader_stops_its_grading_on_the_workers(cluster, tmp_path):
+    from autograder.grading.inputs import discover
+
+    config_file = helpers.make_course(tmp_path / "course", CELL_TIMEOUT=300, NOTEBOOK_TIMEOUT=300)
+    release = helpers.generate_release(config_file)
+    helpers.write_submission(tmp_path / "submitted", "slow", helpers.solved(
+        release, a02_squares="import time\ntime.sleep(300)\nsquares = [i * i for i in range(5)]"))
+    settings = config.load(config_file)
+    batch = runner.Batch(settings, tmp_path / "out", 1, False, False)
+    batch.scratch.mkdir(parents=True)
+    batch.prepare_gradebooks()
+    queue = discover(tmp_path / "submitted", helpers.ASSIGNMENT, f"{helpers.ASSIGNMENT}.ipynb", tmp_path / "x")
+    before, stop, outcome = grading_processes(cluster), threading.Event(), {}
+
+    def grade():
+        try:
+            dispatch.run(batch, queue, lambda result: None, stop, cluster.observer, "bundle")
+        except KeyboardInterrupt:
+            outcome["interrupted"] = True
+    grading = threading.Thread(target=grade)
+    grading.start()
+    deadline = time.monotonic() + 120
+    while len(grading_processes(cluster) - before) < 3:   # worker, judge, kernel: the notebook runs
+        assert time.monotonic() < deadline, "the slow notebook never started"
+        time.sleep(0.2)
+    time.sleep(2)
+    started = grading_processes(cluster) - before
+    stop.set()   # what Ctrl-C does in labkit grade
+    grading.join(30)
+    assert outcome == {"interrupted": True}
+    gone, alive = psutil.wait_procs(list(started), timeout=20)   # not the 300 s the notebook asks for
+    assert alive == []
+    assert not (tmp_path / "out" / "state" / "slow.json").exists()   # unfinished: graded by the next run
+
+
 def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(course, cluster, tmp_path):
     """Last in this module: it leaves one worker."""
     out = tmp_path / "out"

@@ -32,9 +32,9 @@ def grade(request: dict, course_bundle: bytes | None = None) -> dict:
 
     try:
         here = distributed.get_worker()
-        local, address = Path(here.local_directory), here.address
+        local, address, cancelled = Path(here.local_directory), here.address, _cancelled(here)
     except ValueError:   # called outside a Dask worker (a direct call in a test)
-        local, address = Path(tempfile.gettempdir()), "local"
+        local, address, cancelled = Path(tempfile.gettempdir()), "local", lambda: False
     if request.get("kit") and request["kit"] != _kit():
         raise RuntimeError(f"the Dask worker {address} runs another copy of the kit than the grader; "
                            "install the same version there and restart it")
@@ -43,12 +43,12 @@ def grade(request: dict, course_bundle: bytes | None = None) -> dict:
               if course_bundle is not None else bundle.CoursePaths(**request["course"]))
     job = base / "jobs" / f"{request['student']}-{uuid.uuid4().hex[:12]}"
     try:
-        return _grade_in(job, request, course) | {"worker": address}
+        return _grade_in(job, request, course, cancelled) | {"worker": address}
     finally:
         shutil.rmtree(job, ignore_errors=True)
 
 
-def _grade_in(job: Path, request: dict, course: bundle.CoursePaths) -> dict:
+def _grade_in(job: Path, request: dict, course: bundle.CoursePaths, cancelled) -> dict:
     from autograder import config
 
     # the cache the grader named (shared paths) or the bundle's, whatever this machine's LABKIT_CACHE
@@ -65,10 +65,21 @@ def _grade_in(job: Path, request: dict, course: bundle.CoursePaths) -> dict:
     _ensure_warm(env)
     process = spawn.start(task, job / "task", env, job, request["student"])
     limit = spawn.time_limit(settings, request["verify"])
-    timed_out = spawn.run_to_end(process, limit)
+    timed_out = spawn.run_to_end(process, limit, cancelled)
     return {"student": request["student"], "result": None if timed_out else spawn.read_result(task),
             "timed_out": timed_out, "limit": limit, "log_tail": spawn.log_tail(task),
             "out_dir": str(out), "outputs": _pack(out)}
+
+
+def _cancelled(worker):
+    """A check that this task is still wanted: a client that cancels it (Ctrl-C) or goes away
+    leaves it cancelled or forgotten on the worker, and its grading process is then stopped."""
+    key = worker.get_current_task()
+
+    def cancelled() -> bool:
+        state = worker.state.tasks.get(key)
+        return state is None or state.state in ("cancelled", "released", "forgotten")
+    return cancelled
 
 
 @functools.cache

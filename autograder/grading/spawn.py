@@ -69,12 +69,14 @@ def read_result(task: Task) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def run_to_end(process: multiprocessing.Process, limit: float) -> bool:
-    """Wait for the worker up to `limit` s; past it, stop its whole tree. True when it timed out."""
+def run_to_end(process: multiprocessing.Process, limit: float, cancelled=lambda: False) -> bool:
+    """Wait for the worker up to `limit` s, or until `cancelled()` says nobody wants its result;
+    then stop its whole tree. True when it ran out of time."""
     deadline = time.monotonic() + limit
-    process.join(limit)
+    while process.is_alive() and time.monotonic() < deadline and not cancelled():
+        process.join(min(1.0, max(0.0, deadline - time.monotonic())))
     over = process.is_alive() and time.monotonic() >= deadline
-    if over:
+    if process.is_alive():
         kill_tree(process.pid)
     process.join(5)
     return over

@@ -36,6 +36,9 @@ def client_for(spec: str, settings, jobs: int | None, console):
         files = named.course_files(spec, settings)
     try:
         console.print(f"Dask cluster: {client.scheduler.address}, dashboard {client.dashboard_link}")
+        if not client.scheduler_info()["workers"]:   # a batch system's jobs may wait in its queue
+            console.print("Waiting for the first Dask worker to join (Ctrl-C to stop)...")
+            client.wait_for_workers(1)
         check_workers(client, settings)
         yield client, files
     finally:

@@ -207,6 +207,24 @@ def test_a_request_in_bundle_mode_names_no_path_of_the_grader(course):
     assert str(course["root"]) not in text.replace(repr(found["alice"].to_dict()), "")
 
 
+def test_a_cluster_whose_workers_are_still_queued_is_waited_for(course, tmp_path):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from autograder.cluster import connect
+
+    empty = LoopbackCluster(tmp_path)
+    try:
+        threading.Timer(3, empty.add_worker, ("late", True)).start()   # a batch job that starts later
+        said = StringIO()
+        with connect.client_for(empty.address, course["settings"], None, Console(file=said)) as (client, files):
+            assert len(client.scheduler_info()["workers"]) == 1
+        assert "Waiting for the first Dask worker" in said.getvalue() and files == "bundle"
+    finally:
+        empty.close()
+
+
 def test_workers_with_another_copy_of_the_kit_are_refused_before_anyone_is_graded(course, cluster):
     from autograder.cluster import connect
     from autograder.cluster.named import ClusterError

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -162,8 +163,6 @@ def test_workers_on_a_shared_filesystem_read_the_course_by_its_paths(course, clu
     chosen = tmp_path / "submitted"
     for student in ("alice", "carol"):
         (chosen / student).parent.mkdir(parents=True, exist_ok=True)
-        import shutil
-
         shutil.copytree(course["submitted"] / student, chosen / student)
     batch = runner.grade_class(course["settings"], chosen, out=tmp_path / "out", progress=False, verify=False,
                                cluster=cluster.address, course_files="paths")
@@ -204,7 +203,7 @@ def test_a_request_in_bundle_mode_names_no_path_of_the_grader(course):
     assert request["notebook_bytes"] == Path(found["alice"].notebook).read_bytes()
     assert request["folder_tar"]
     text = repr({k: v for k, v in request.items() if k not in ("notebook_bytes", "folder_tar")})
-    assert str(course["root"]) not in text.replace(repr(found["alice"].to_dict()), "")
+    assert str(course["root"]) not in text
 
 
 def test_a_cluster_whose_workers_are_still_queued_is_waited_for(course, tmp_path):

@@ -47,6 +47,9 @@ def request_for(batch, submission: Submission, course: dict, send_bytes: bool) -
         unread = notebook is None or submission.problem
         request["notebook_bytes"] = None if unread else notebook.read_bytes()
         request["folder_tar"] = _pack_folder(Path(submission.folder)) if submission.folder else None
+        # the worker writes both where it grades: only the file's name travels
+        submission.notebook = notebook.name if notebook is not None else None
+        submission.folder = None
     request["submission"] = submission.to_dict()
     return request
 

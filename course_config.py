@@ -1,7 +1,7 @@
 """The one file an instructor edits for the lab "Transfer learning with a CNN".
 
 Every other part of the kit (nbgrader, the notebook, the checks, the batch grader)
-reads its settings from here through `autograder.config.load()`, which validates
+reads its settings from here through `autograder.course.config.load()`, which validates
 each value and stops with a message naming the setting if one is wrong.
 
 Environment overrides (for tests and for graders who keep several courses):

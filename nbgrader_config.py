@@ -4,7 +4,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from autograder import config, nbgrader_setup  # noqa: E402
+from autograder.course import config
+from autograder.preprocessors import nbgrader_setup  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
 nbgrader_setup.apply(c, config.load())

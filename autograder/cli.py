@@ -4,22 +4,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from autograder import config
+from autograder.course import config
 from autograder.data.folder import FolderError
-from autograder.fetch import FetchError
+from autograder.data.fetch import FetchError
 from autograder.sandbox import SandboxUnavailable
 
 
 def _prepare(args) -> int:
-    from autograder.prepare import prepare
+    from autograder.authoring.prepare import prepare
 
     prepare(config.load(args.config), force=args.force)
     return 0
 
 
 def _compare(args) -> int:
-    from autograder.prepare import prepare
-    from autograder.transfer_check import compare
+    from autograder.authoring.prepare import prepare
+    from autograder.authoring.compare import compare
 
     settings = config.load(args.config)
     prepare(settings)
@@ -31,14 +31,14 @@ def _compare(args) -> int:
 
 
 def _fetch(args) -> int:
-    from autograder.fetch import fetch
+    from autograder.data.fetch import fetch
 
     fetch(config.load(args.config))
     return 0
 
 
 def _sync_points(args) -> int:
-    from autograder.authoring import sync_points_file
+    from autograder.course.vocabulary import sync_points_file
 
     settings = config.load(args.config)
     path = settings.source_dir / settings.notebook_name
@@ -53,7 +53,7 @@ def _sync_points(args) -> int:
 
 
 def _release(args) -> int:
-    from autograder.release import ReleaseError, release
+    from autograder.authoring.release import ReleaseError, release
 
     try:
         release(config.load(args.config), clean=args.clean)
@@ -64,14 +64,14 @@ def _release(args) -> int:
 
 
 def _solutions(args) -> int:
-    from autograder.solutions import build
+    from autograder.authoring.solutions import build
 
     build(config.load(args.config), run=not args.no_run)
     return 0
 
 
 def _check(args) -> int:
-    from autograder.selfcheck import run
+    from autograder.authoring.selfcheck import run
 
     return run(args.notebook, timeout=args.timeout)
 
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     from autograder.comments import listing
 
     listing.register(commands)
-    from autograder import classroom, gradescope
+    from autograder.integrations import classroom, gradescope
 
     gradescope.register(commands)
     classroom.register(commands)

@@ -4,7 +4,7 @@ alternatives (character n-grams, single words).
 
     .venv/bin/python benchmarks/comment_copies.py
 
-The comments are the tests' (tests/comment_samples.py) and the demo's (autograder/demo_comments.py),
+The comments are the tests' (tests/comment_samples.py) and the demo's (autograder/demo/simulated_comments.py),
 plus the posted solution's example answer; copies are the same comments with a few words or all
 numbers changed. Reported per analyzer: the lowest similarity of a copy, the highest of two
 independent comments, and the margin between them (larger is better; the threshold sits inside it)."""
@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from autograder import config, demo_comments  # noqa: E402
+from autograder.course import config
+from autograder.demo import simulated_comments as demo_comments  # noqa: E402
 from autograder.comments import assess, copies, publish  # noqa: E402
 from comment_samples import ANA, BEN, GERMAN, TWENTY_WORDS, good_comment  # noqa: E402
 

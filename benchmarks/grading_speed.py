@@ -31,8 +31,8 @@ import nbformat
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder import config  # noqa: E402
-from autograder.demo import answers_from_source, make_release, simulated_class  # noqa: E402
+from autograder.course import config  # noqa: E402
+from autograder.demo.run import answers_from_source, make_release, simulated_class  # noqa: E402
 from autograder.grading.runner import tools_on_path  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -22,7 +22,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder import authoring, config, solutions  # noqa: E402
+from autograder.course import vocabulary as authoring, config
+from autograder.authoring import solutions  # noqa: E402
 
 BUDGET_SECONDS = 60.0
 BUDGET_MB = 1536.0
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     settings = config.load()
-    from autograder.prepare import is_current, prepare
+    from autograder.authoring.prepare import is_current, prepare
 
     if not is_current(settings):
         prepare(settings)

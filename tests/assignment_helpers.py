@@ -11,7 +11,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import authoring, config, solutions
+from autograder.course import vocabulary as authoring, config
+from autograder.authoring import solutions
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = config.load(REPO / "course_config.py")
@@ -132,7 +133,7 @@ def copy_course(destination: Path) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("course_config.py", "nbgrader_config.py"):
         shutil.copy(REPO / name, destination / name)
-    from autograder.release import BY_PRODUCTS
+    from autograder.authoring.release import BY_PRODUCTS
 
     def ignore(folder, names):
         if Path(folder).parent.name not in ("source", "release"):  # only the assignment folder's own files

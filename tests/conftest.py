@@ -8,7 +8,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
 
-from autograder import config  # noqa: E402
+from autograder.course import config  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def settings():
 @pytest.fixture(scope="session")
 def prepared(settings):
     """Settings after `prepare` has laid out the data and the base (idempotent, ~20 s once)."""
-    from autograder.prepare import prepare
+    from autograder.authoring.prepare import prepare
 
     manifest = prepare(settings, say=lambda message: None)
     return settings, manifest

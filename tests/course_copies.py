@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.config import REPO_ROOT
+from autograder.course.config import REPO_ROOT
 
 
 def write_config(folder: Path, **overrides) -> Path:

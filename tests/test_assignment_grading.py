@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import authoring
+from autograder.course import vocabulary as authoring
 import assignment_helpers as helpers
 
 pytestmark = pytest.mark.slow

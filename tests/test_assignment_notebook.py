@@ -9,7 +9,8 @@ import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
 import assignment_helpers as helpers
-from autograder import authoring, solutions
+from autograder.course import vocabulary as authoring
+from autograder.authoring import solutions
 
 SOURCE = helpers.read(helpers.SOURCE_NOTEBOOK)
 NAMES = {1: ["tf", "keras"], 2: ["train_ds", "val_ds", "class_names"], 3: ["sample_figure"],

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder import classroom, config
+from autograder.integrations import classroom
+from autograder.course import config
 from autograder.data import layout
-from autograder.grading_tests import plan as plans
+from autograder.course import plan as plans
 from test_pytest_path import AUTOGRADED, PLAN, SETTINGS, graded_runs
 
 COMMITTED = SETTINGS.root / "classroom"

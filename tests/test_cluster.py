@@ -17,10 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograder import config
-from autograder.cluster import bundle, dispatch
+from autograder.course import config
+from autograder.grading.cluster import bundle, dispatch
 from autograder.grading import runner
-from autograder.grading.results import BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK
+from autograder.course.records import BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK
 import grading_helpers as helpers
 
 pytestmark = pytest.mark.slow
@@ -195,7 +195,7 @@ def test_the_bundle_carries_the_course_and_never_the_raw_downloads(course, tmp_p
 def test_a_request_in_bundle_mode_names_no_path_of_the_grader(course):
     batch = runner.Batch(course["settings"], course["root"] / "unused", 1, False, True)
     batch.source_sha = "s"
-    from autograder.grading.inputs import discover
+    from autograder.grading.submissions import discover
 
     found = {s.student: s for s in discover(course["submitted"], helpers.ASSIGNMENT,
                                             f"{helpers.ASSIGNMENT}.ipynb", course["root"] / "scratch")}
@@ -211,7 +211,7 @@ def test_a_cluster_whose_workers_are_still_queued_is_waited_for(course, tmp_path
 
     from rich.console import Console
 
-    from autograder.cluster import connect
+    from autograder.grading.cluster import connect
 
     empty = LoopbackCluster(tmp_path)
     try:
@@ -225,8 +225,8 @@ def test_a_cluster_whose_workers_are_still_queued_is_waited_for(course, tmp_path
 
 
 def test_workers_with_another_copy_of_the_kit_are_refused_before_anyone_is_graded(course, cluster):
-    from autograder.cluster import connect
-    from autograder.cluster.named import ClusterError
+    from autograder.grading.cluster import connect
+    from autograder.grading.cluster.named import ClusterError
 
     connect.check_workers(cluster.observer, course["settings"])   # the same copy: accepted
     with pytest.raises(ClusterError) as refused:
@@ -246,7 +246,7 @@ def grading_processes(cluster) -> set[psutil.Process]:
 
 
 def test_a_batch_stopped_on_the_grader_stops_its_grading_on_the_workers(cluster, tmp_path):
-    from autograder.grading.inputs import discover
+    from autograder.grading.submissions import discover
 
     config_file = helpers.make_course(tmp_path / "course", CELL_TIMEOUT=300, NOTEBOOK_TIMEOUT=300)
     release = helpers.generate_release(config_file)
@@ -324,8 +324,8 @@ class _Lost:
 
 
 def test_a_submission_whose_worker_is_lost_every_try_gets_its_own_status_and_is_graded_next_run(course, tmp_path):
-    from autograder.grading.inputs import discover
-    from autograder.grading.results import WORKER_LOST
+    from autograder.grading.submissions import discover
+    from autograder.course.records import WORKER_LOST
 
     batch = runner.Batch(course["settings"], tmp_path, 1, False, False)
     batch.scratch.mkdir(parents=True)
@@ -340,7 +340,7 @@ def test_a_submission_whose_worker_is_lost_every_try_gets_its_own_status_and_is_
 
 
 def test_a_worker_that_joins_later_with_another_copy_of_the_kit_refuses_its_task():
-    from autograder.cluster import task
+    from autograder.grading.cluster import task
 
     with pytest.raises(RuntimeError, match="another copy of the kit"):
         task.grade({"student": "alice", "kit": "0" * 64})

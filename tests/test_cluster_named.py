@@ -9,8 +9,8 @@ import types
 
 import pytest
 
-from autograder import config
-from autograder.cluster import named
+from autograder.course import config
+from autograder.grading.cluster import named
 from course_copies import write_config
 
 SLURM = {"queue": "grading", "account": "cs-231", "cores": 6, "memory": "12GB", "walltime": "00:45:00",

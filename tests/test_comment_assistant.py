@@ -166,7 +166,7 @@ def test_the_gradebook_comment_is_nbgraders_automatic_one_and_leaves_the_graders
     from nbgrader.api import Gradebook
 
     from autograder.grading import runner
-    from autograder.grading.results import GradeResult
+    from autograder.course.records import GradeResult
 
     runner.tools_on_path()   # nbgrader runs `alembic` when it makes a gradebook
     course = SimpleNamespace(assignment="lab")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from autograder import config
+from autograder.course import config
 
 SHIPPED = config.REPO_ROOT / "course_config.py"
 

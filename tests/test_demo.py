@@ -65,7 +65,7 @@ def test_a_hand_grade_given_in_the_gradebook_reaches_grades_csv_and_the_feedback
     regrade) puts that grade into grades.csv and the student's feedback summary."""
     from nbgrader.api import Gradebook
 
-    from autograder import config
+    from autograder.course import config
     from autograder.grading.runner import grade_class
 
     grading, student, cell = demo["grading"], "s06_own_words", "a13_comment_answer"

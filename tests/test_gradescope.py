@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder import gradescope
+from autograder.integrations import gradescope
 from test_pytest_path import AUTOGRADED, PLAN, SETTINGS, graded_runs
 
 # Gradescope's autograder output format (gradescope-autograders.readthedocs.io, "Autograder
@@ -109,7 +109,7 @@ def test_bundle_holds_the_scripts_the_kit_the_course_and_the_hidden_split(bundle
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
         manifest = json.loads(archive.read("manifest.json"))
         config_text = archive.read("course/course_config.py").decode()
-    for required in ("setup.sh", "run_autograder", "kit/pyproject.toml", "kit/autograder/grading_tests/plugin.py",
+    for required in ("setup.sh", "run_autograder", "kit/pyproject.toml", "kit/autograder/integrations/pytest/plugin.py",
                      "course/course_config.py", "course/grading_plan.json", "course/assignment/lab_settings.json",
                      f"course/assignment/{SETTINGS.base_model_file}",
                      f"course/cache/{SETTINGS.profile}/reference_base.keras",

@@ -10,10 +10,9 @@ import sqlite3
 import nbformat
 import pytest
 
-from autograder import config
+from autograder.course import config
 from autograder.grading import runner
-from autograder.grading.results import (ALTERED, BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK,
-                                        TIMED_OUT, WRONG_ASSIGNMENT)
+from autograder.course.records import ALTERED, BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK, TIMED_OUT, WRONG_ASSIGNMENT
 import grading_helpers as helpers
 
 NOISY_ADD = ("import sys\ndef add(a, b):\n"

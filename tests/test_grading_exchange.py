@@ -10,7 +10,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import cli, config
+from autograder import cli
+from autograder.course import config
 from autograder.grading import runner
 import grading_helpers as helpers
 

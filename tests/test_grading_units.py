@@ -6,10 +6,11 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder import config
-from autograder.grading import feedback, inputs, verification, worker
-from autograder.grading.results import (BAD_NOTEBOOK, MISSING_NOTEBOOK, OK, WRONG_ASSIGNMENT, CellGrade,
-                                        GradeResult, activity_of)
+from autograder.course import config
+from autograder.reporting import feedback
+from autograder.grading import submissions as inputs, worker
+from autograder.judging import model_verdict as verification
+from autograder.course.records import BAD_NOTEBOOK, MISSING_NOTEBOOK, OK, WRONG_ASSIGNMENT, CellGrade, GradeResult, activity_of
 import grading_helpers as helpers
 
 
@@ -175,7 +176,7 @@ def test_memory_watcher_kills_a_growing_process_tree():
     import subprocess
     import sys
 
-    from autograder.grading.limits import MemoryWatcher
+    from autograder.preprocessors.limited_execute import MemoryWatcher
 
     grower = ("import subprocess, sys, time\n"
               "child = subprocess.Popen([sys.executable, '-c', 'import time; x = b\"x\" * 2**27; time.sleep(60)'])\n"
@@ -194,7 +195,7 @@ def test_memory_watcher_counts_and_kills_marked_processes_outside_the_tree():
     import subprocess
     import sys
 
-    from autograder.grading.limits import RUN_MARK, MemoryWatcher, marked_processes
+    from autograder.preprocessors.limited_execute import RUN_MARK, MemoryWatcher, marked_processes
 
     env = {**os.environ, RUN_MARK: "unit-test-run"}
     root = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env)

@@ -18,11 +18,12 @@ import tensorflow as tf  # noqa: E402
 from sklearn.metrics import classification_report  # noqa: E402
 
 from autograder import checks  # noqa: E402
-from autograder.grading import scrub  # noqa: E402
-from autograder.grading.results import CellGrade, GradeResult  # noqa: E402
+from autograder.preprocessors import scrub  # noqa: E402
+from autograder.course.records import CellGrade, GradeResult  # noqa: E402
 from autograder.grading.worker import out_of_bounds  # noqa: E402
-from autograder.grading_tests.plan import GradedProperty  # noqa: E402
-from autograder.handoff import capture, judge, rebuild, safe_copy  # noqa: E402
+from autograder.course.plan import GradedProperty  # noqa: E402
+from autograder.checks import capture
+from autograder.judging import judge, rebuild, safe_copy  # noqa: E402
 from test_checks import compile_, frozen_model, lab_dir, load_datasets  # noqa: E402,F401  (lab_dir: a fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -78,7 +79,7 @@ CELLS = {
 
 
 def prop(grade_id: str) -> GradedProperty:
-    from autograder.grading_tests.plan import _calls
+    from autograder.course.plan import _calls
 
     activity, source = CELLS[grade_id]
     called, names = _calls(grade_id, source)

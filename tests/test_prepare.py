@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from autograder import config
+from autograder.course import config
 from autograder.data import digits, layout
-from autograder.prepare import MANIFEST, is_current, prepare
+from autograder.authoring.prepare import MANIFEST, is_current, prepare
 from course_copies import write_config
 
 
@@ -120,7 +120,7 @@ def _probe_accuracy(base, images, labels) -> float:
 def test_pretrained_base_knows_digits_0_to_4(prepared):
     import keras
 
-    from autograder.models import load_base, weight_arrays
+    from autograder.data.bases import load_base, weight_arrays
 
     settings, _ = prepared
     base = load_base(settings.reference_base)
@@ -136,7 +136,7 @@ def test_pretrained_base_knows_digits_0_to_4(prepared):
 
 @pytest.mark.slow
 def test_transfer_beats_training_from_scratch(prepared):
-    from autograder.transfer_check import compare
+    from autograder.authoring.compare import compare
 
     settings, _ = prepared
     result = compare(settings)
@@ -147,7 +147,7 @@ def test_transfer_beats_training_from_scratch(prepared):
 def test_changing_the_instructors_folder_changes_the_fingerprint(tmp_path, monkeypatch):
     from PIL import Image
 
-    from autograder.prepare import fingerprint
+    from autograder.authoring.prepare import fingerprint
 
     for name in ("cats", "dogs"):
         (tmp_path / "images" / name).mkdir(parents=True)

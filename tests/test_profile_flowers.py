@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autograder import cli, config, fetch
+from autograder import cli
+from autograder.course import config
+from autograder.data import fetch
 from autograder.data import flowers
-from autograder.prepare import prepare
+from autograder.authoring.prepare import prepare
 from course_copies import write_config
 
 CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")

@@ -1,4 +1,4 @@
-"""The pytest path: `pytest --pyargs autograder.grading_tests --notebook NB` grades one notebook.
+"""The pytest path: `pytest --pyargs autograder.integrations.pytest --notebook NB` grades one notebook.
 
 `graded_runs()` runs the entry point once per submission (solution, untouched release and two
 variants, two at a time) and keeps the results for this module and the Gradescope, Classroom and
@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 import assignment_helpers as helpers
-from autograder import authoring, checks
-from autograder.grading_tests import plan as plans
-from autograder.grading_tests import run as runs
+from autograder.course import vocabulary as authoring
+from autograder import checks
+from autograder.course import plan as plans
+from autograder.integrations.pytest import run as runs
 
 SETTINGS = helpers.SETTINGS
 PLAN = plans.from_settings(SETTINGS)
@@ -80,7 +81,7 @@ def assignment_folder(target: Path, notebook) -> Path:
 
 
 def pytest_command(notebook: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "autograder.grading_tests",
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "autograder.integrations.pytest",
             "--notebook", str(notebook), "-q", "--color=no", *extra]
 
 
@@ -154,7 +155,7 @@ def test_grade_cells_and_locked_cells_come_from_the_source_whatever_the_student_
 
 
 def test_missing_name_fails_naming_the_activity_and_the_name():
-    from autograder.grading_tests.probe import require_names
+    from autograder.checks.presence import require_names
 
     with pytest.raises(checks.CheckFailed) as failure:
         require_names(5, ("model", "base_model"), {"model": object()})
@@ -221,7 +222,7 @@ def test_an_empty_notebook_file_fails_every_test_with_the_batch_graders_message(
 
 def test_without_a_notebook_the_entry_point_says_how_to_call_it(tmp_path):
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs",
-                           "autograder.grading_tests", "-q"], cwd=tmp_path, capture_output=True, text=True,
+                           "autograder.integrations.pytest", "-q"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode != 0
     assert "--notebook path/to/notebook.ipynb" in done.stdout + done.stderr

@@ -6,7 +6,8 @@ import re
 import pytest
 
 import assignment_helpers as helpers
-from autograder import authoring, config, release
+from autograder.course import vocabulary as authoring, config
+from autograder.authoring import release
 
 SETTINGS = helpers.SETTINGS
 

@@ -20,8 +20,10 @@ import copy
 import pytest
 
 import assignment_helpers as helpers
-from autograder import config, solutions
-from autograder.grading import reproduced, runner
+from autograder.course import config
+from autograder.authoring import solutions
+from autograder.reporting import reproduced
+from autograder.grading import runner
 
 OWN_SEED = "keras.utils.set_random_seed"
 JOBS = (1, 2)
@@ -147,7 +149,7 @@ def test_checks_and_the_hand_over_share_one_pass_over_a_shuffled_dataset():
     import numpy as np
     import tensorflow as tf
 
-    from autograder import run_state
+    from autograder.checks import run_state
 
     def shuffled():
         return tf.data.Dataset.from_tensor_slices(np.arange(40)).shuffle(40, seed=7).batch(8)
@@ -167,7 +169,7 @@ def test_a_check_leaves_the_random_state_as_it_found_it():
 
     import numpy as np
 
-    from autograder.run_state import random_state_kept
+    from autograder.checks.run_state import random_state_kept
 
     random.seed(3), np.random.seed(3)
     expected = (random.random(), np.random.random())

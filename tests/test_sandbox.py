@@ -22,7 +22,8 @@ import pytest
 from jupyter_client import KernelManager
 from traitlets.config import Config
 
-from autograder import config, sandbox
+from autograder.course import config
+from autograder import sandbox
 
 preflight_module = importlib.import_module("autograder.sandbox.preflight")   # the package exports the function
 
@@ -315,7 +316,7 @@ def test_the_hidden_split_check_refuses_a_saved_model_that_is_a_link(tmp_path):
     """The grader runs that check itself (the sandbox hides the split); a link the notebook left in
     its folder could point at any file of the grader's, so it counts as no model."""
     from autograder.checks.result import CheckFailed
-    from autograder.sandbox import outside
+    from autograder.judging import hidden_split as outside
 
     settings = config.load()
     (tmp_path / settings.saved_model_file).symlink_to(settings.config_file)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 import assignment_helpers as helpers
-from autograder import selfcheck, solutions
+from autograder.authoring import selfcheck, solutions
 
 SETTINGS = helpers.SETTINGS
 

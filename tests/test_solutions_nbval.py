@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import assignment_helpers as helpers
-from autograder import solutions
+from autograder.authoring import solutions
 
 SETTINGS = helpers.SETTINGS
 SOLUTION = SETTINGS.solutions_dir / SETTINGS.notebook_name

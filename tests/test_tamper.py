@@ -43,10 +43,10 @@ import psutil
 import pytest
 
 import assignment_helpers as helpers
-from autograder import authoring, config
+from autograder.course import vocabulary as authoring, config
 from autograder.grading import runner
-from autograder.grading.results import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT
-from autograder.grading_tests import plan as plans
+from autograder.course.records import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT
+from autograder.course import plan as plans
 
 pytestmark = pytest.mark.slow
 
@@ -361,7 +361,7 @@ def capture_forger(ctx) -> list[tuple[str, str]]:
     """Typed accuracies of 1.0; later, activity 8's capture rewritten with the kit's own capture
     function: the same model, and datasets of only the images it classifies correctly."""
     return [("a08_accuracies", "train_accuracy = 1.0\nval_accuracy = 1.0"), after("a12_report", """
-from autograder.handoff import capture as handoff
+from autograder.judging import capture as handoff
 
 
 def correctly_classified(dataset):

@@ -1,4 +1,4 @@
-"""Out-of-kernel verification of a saved model (`autograder.verify`) and the hidden check on top.
+"""Out-of-kernel verification of a saved model (`autograder.judging.saved_model`) and the hidden check on top.
 
 A course configuration, a hidden split of small synthetic images, a reference base and its
 manifest are built in a temporary folder; the models are trained there in a few seconds."""
@@ -19,10 +19,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from autograder import checks, config  # noqa: E402
+from autograder import checks
+from autograder.course import config  # noqa: E402
 from autograder.checks import CheckFailed  # noqa: E402
-from autograder.models import weights_checksum  # noqa: E402
-from autograder.verify import VerifyResult, main, verify, verify_in_subprocess  # noqa: E402
+from autograder.data.bases import weights_checksum  # noqa: E402
+from autograder.judging.saved_model import VerifyResult, main, verify, verify_in_subprocess  # noqa: E402
 from tiny_models import SHAPE, make_base  # noqa: E402
 
 CLASSES = ["alpha", "beta", "gamma"]
@@ -183,7 +184,7 @@ FORKED = """
 import json, sys
 import keras
 from autograder import config
-from autograder.verify import ForkedVerifier
+from autograder.judging.saved_model import ForkedVerifier
 settings, saved = config.load(sys.argv[1]), sys.argv[2]
 answers = {name: ForkedVerifier().verify(f"{saved}/{name}", settings, timeout=240).to_dict()
            for name in ("good.keras", "guessing.keras", "missing.keras")}
@@ -236,7 +237,7 @@ def verification(monkeypatch):
         state.runs += 1
         return state.result
 
-    monkeypatch.setattr("autograder.verify.verify_in_subprocess", run)
+    monkeypatch.setattr("autograder.judging.saved_model.verify_in_subprocess", run)
     return state
 
 

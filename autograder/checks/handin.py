@@ -26,7 +26,7 @@ def _model_path(path, settings=None) -> Path:
 
 
 def _grader_settings(settings):
-    from autograder import config
+    from autograder.course import config
 
     if settings is not None:
         return settings
@@ -41,8 +41,8 @@ _verified_cache: dict = {}
 
 
 def _verified(path: Path, settings, timeout):
-    """`autograder.verify` in a fresh process, once per model file version (two checks share it)."""
-    from autograder import verify
+    """`autograder.judging.saved_model` in a fresh process, once per model file version (two checks share it)."""
+    from autograder.judging import saved_model as verify
 
     try:
         stat = path.stat()
@@ -101,7 +101,7 @@ def saved_model(path=None, model=None, base_unchanged: bool = False, settings=No
 @check(10, SAVE_HINT)
 def hidden_accuracy(path=None, timeout: float | None = None, settings=None, require_base: bool = False):
     """(Hidden) The saved model reaches the accuracy threshold on the hidden split, judged by
-    `autograder.verify` in a fresh Python process. Accuracy alone: a base that moved is activity
+    `autograder.judging.saved_model` in a fresh Python process. Accuracy alone: a base that moved is activity
     5's (`require_base=True` adds it for a course that wants both in one check).
 
     Settings come from the course configuration (grader side); the default timeout stays inside

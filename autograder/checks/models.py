@@ -26,7 +26,7 @@ def _shipped_base(path):
     """The shipped pretrained base, loaded once per file version."""
     key = (str(path), path.stat().st_mtime_ns)
     if key not in _shipped_cache:
-        from autograder.models import load_base
+        from autograder.data.bases import load_base
 
         _shipped_cache.clear()
         _shipped_cache[key] = kt.weight_snapshot(load_base(path).weights)

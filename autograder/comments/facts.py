@@ -147,8 +147,8 @@ def collect(plan_dict: dict, capture_root: str, lab: str) -> dict:
     """The student's facts as plain JSON data; `missing` names what could not be found, and why.
     Meant for a fresh process: it changes the working folder to `lab`."""
     from autograder.checks import lab as lab_settings
-    from autograder.grading_tests.plan import Plan
-    from autograder.handoff import rebuild
+    from autograder.course.plan import Plan
+    from autograder.judging import rebuild
 
     plan = Plan.from_dict(plan_dict)
     os.chdir(lab)

@@ -18,7 +18,7 @@ def time_limit(settings) -> float:
 def gather(call, plan, capture, lab, settings, notebook_path, verified: dict) -> dict:
     """{'grade_id', 'text', 'facts'} for GradeResult.comment; {} when the notebook has no comment
     cell. `call`: a ForkedCall made before the notebook ran."""
-    from autograder.forked import ProcessFailed
+    from autograder.judging.forked import ProcessFailed
 
     grade_id, comment = text.read_comment(notebook_path)
     if not grade_id:

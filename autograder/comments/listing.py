@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from autograder import config
+from autograder.course import config
 from autograder.comments import assess as assessing
 from autograder.comments import publish
 
@@ -15,7 +15,7 @@ PREVIEW_WORDS = 60   # words of the comment shown unless --full
 
 
 def results_in(out: Path) -> list:
-    from autograder.grading.results import GradeResult
+    from autograder.course.records import GradeResult
 
     found = []
     for path in sorted((out / "state").glob("*.json")):

@@ -18,8 +18,8 @@ def reference_texts(settings) -> dict[str, str]:
     """The posted solution's example answer and the activity's own text, from the source notebook."""
     import nbformat
 
-    from autograder.authoring import RUBRIC_HEADING, SOLUTION_BEGIN, SOLUTION_END
-    from autograder.grading.results import activity_of
+    from autograder.course.vocabulary import RUBRIC_HEADING, SOLUTION_BEGIN, SOLUTION_END
+    from autograder.course.records import activity_of
 
     path = settings.source_dir / settings.notebook_name
     if not path.is_file():

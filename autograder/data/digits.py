@@ -44,7 +44,7 @@ def labelled_images(settings) -> dict:
 
 def build_base(settings):
     """Pretrain the small CNN on digits 0-4; return (base, facts for the manifest)."""
-    from autograder.models import pretrain_digits_base
+    from autograder.data.bases import pretrain_digits_base
 
     images, labels = pretrain_arrays()
     base, accuracy = pretrain_digits_base(images, labels, settings.image_shape, settings.seed,

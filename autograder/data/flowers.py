@@ -4,7 +4,7 @@ Both files come from `labkit fetch` (verified, cached); nothing here downloads. 
 are the constants below, each overridable from the environment (see course_config.py)."""
 from __future__ import annotations
 
-from autograder import fetch
+from autograder.data import fetch
 from autograder.data import folder
 
 PROFILE = "flowers"
@@ -63,7 +63,7 @@ def labelled_images(settings) -> dict:
 def mobilenet_base(settings):
     """MobileNetV2 (ImageNet weights from the cache, no top, average pooling) behind a layer that
     maps raw 0-255 pixels to [-1, 1], so it takes raw pixels like every other base."""
-    from autograder import models  # noqa: F401  (quiets TensorFlow's C++ log before it loads)
+    from autograder.data import bases as models  # noqa: F401  (quiets TensorFlow's C++ log before it loads)
 
     import keras
 

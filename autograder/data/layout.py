@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.digest import file_sha256
+from autograder.course.files import file_sha256
 
 # An image is either an array to encode as PNG or an existing file to copy.
 Image = np.ndarray | Path

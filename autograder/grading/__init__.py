@@ -1,2 +1,2 @@
-"""The kit's batch grader, built on nbgrader: inputs, limits, worker, verification, gradebook,
-feedback, report and runner, one job per module."""
+"""`labkit grade`: the batch grader on top of nbgrader: submissions, workers, gradebooks, hand
+grades, the runner and the cluster path."""

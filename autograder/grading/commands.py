@@ -4,16 +4,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from autograder import config
+from autograder.course import config
 
 
 def _grade(args) -> int:
     from rich.console import Console
 
-    from autograder.cluster.named import ClusterError
-    from autograder.grading import report
+    from autograder.grading.cluster.named import ClusterError
+    from autograder.reporting import class_results as report
     from autograder.grading.gradebook import TemplateError
-    from autograder.grading.inputs import InputError
+    from autograder.grading.submissions import InputError
     from autograder.grading.runner import grade_class
 
     settings = config.load(args.config)
@@ -38,7 +38,7 @@ def _grade(args) -> int:
 
 
 def _demo(args) -> int:
-    from autograder.demo import run_demo
+    from autograder.demo.run import run_demo
 
     return run_demo(config.load(args.config), jobs=args.jobs, out=args.out)
 

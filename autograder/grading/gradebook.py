@@ -8,8 +8,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from autograder.digest import file_sha256
-from autograder.grading.results import CellGrade, GradeResult
+from autograder.course.files import file_sha256
+from autograder.course.records import CellGrade, GradeResult
 
 
 class TemplateError(RuntimeError):
@@ -28,7 +28,7 @@ def make_template(settings, scratch: Path) -> Path:
     """A gradebook holding the assignment's notebook and grade cells (nbgrader generate_assignment)."""
     from traitlets.config import Config
     from nbgrader.apps import NbGraderAPI
-    from autograder import nbgrader_setup
+    from autograder.preprocessors import nbgrader_setup
 
     notebook = source_notebook(settings)
     if not notebook.is_file():
@@ -52,7 +52,7 @@ def make_template(settings, scratch: Path) -> Path:
 def _same_stubs_as_the_release(c) -> None:
     """Generate with the preprocessors `labkit release` uses, so the solution stubs' checksums agree."""
     try:
-        from autograder.release import configure
+        from autograder.authoring.release import configure
     except ImportError:
         return
     configure(c)

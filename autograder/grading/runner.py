@@ -21,8 +21,9 @@ from pathlib import Path
 
 from autograder import sandbox
 from autograder.comments import publish as comments
-from autograder.grading import feedback, gradebook, inputs, manual, report, spawn, warm, worker
-from autograder.grading.results import GRADING_ERROR, REGRADE, TIMED_OUT, GradeResult, Submission
+from autograder.reporting import feedback, class_results as report
+from autograder.grading import gradebook, submissions as inputs, hand_grades as manual, spawn, warm, worker
+from autograder.course.records import GRADING_ERROR, REGRADE, TIMED_OUT, GradeResult, Submission
 from autograder.grading.worker import Task, file_sha256, score, zero_cells
 
 
@@ -224,7 +225,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
                 force: bool = False, verify: bool = True, progress: bool = True, console=None,
                 cluster: str | None = None, course_files: str | None = None) -> BatchReport:
     """Grade every submission under `submissions` (folder or zip) into `out`; see the module doc.
-    `cluster`: a Dask scheduler address or a cluster named in course_config.py (autograder.cluster),
+    `cluster`: a Dask scheduler address or a cluster named in course_config.py (autograder.grading.cluster),
     whose workers grade instead of local ones; `course_files`: "paths" or "bundle" (its default)."""
     from rich.console import Console
 
@@ -253,7 +254,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     with contextlib.ExitStack() as stack:
         client = None
         if cluster and queue:   # nothing left to grade: no cluster to start
-            from autograder.cluster import connect
+            from autograder.grading.cluster import connect
 
             client, default_files = stack.enter_context(connect.client_for(cluster, settings, jobs, console))
         advance = stack.enter_context(_progress(console, len(queue), progress))
@@ -261,7 +262,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
         if client is None:
             graded = batch.run(queue, advance, interrupted)
         else:
-            from autograder.cluster import dispatch
+            from autograder.grading.cluster import dispatch
 
             graded = dispatch.run(batch, queue, advance, interrupted, client, course_files or default_files)
     batch_report.graded = [r.student for r in graded]

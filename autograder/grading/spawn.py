@@ -1,7 +1,7 @@
 """One grading worker as a fresh process forked from the warm server, and how to stop its tree.
 
 Both ways of grading a class start workers through here: the local runner (runner.py), several at a
-time, and a Dask worker (autograder.cluster.task), one per task.
+time, and a Dask worker (autograder.grading.cluster.task), one per task.
 """
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import psutil
 
-from autograder.grading import verification, warm, worker
-from autograder.grading.limits import kill_all
+from autograder.judging import model_verdict as verification
+from autograder.grading import warm, worker
+from autograder.preprocessors.limited_execute import kill_all
 from autograder.grading.worker import Task
 
 STARTUP_MARGIN_S = 120   # worker start, nbgrader's sanitizing and feedback, on top of the notebook limit

@@ -13,7 +13,7 @@ import os
 from multiprocessing import forkserver
 
 # What a worker and its verifier import; a module that fails to import is simply not preloaded.
-PRELOAD = ["autograder.grading.worker", "autograder.verify", "nbgrader.apps", "nbgrader.converters",
+PRELOAD = ["autograder.grading.worker", "autograder.judging.saved_model", "nbgrader.apps", "nbgrader.converters",
            "nbconvert", "jupyter_client", "tensorflow", "keras"]
 
 

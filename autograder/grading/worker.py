@@ -20,13 +20,14 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import config, digest, nbgrader_setup
+from autograder.course import config, files as digest
+from autograder.preprocessors import nbgrader_setup
 from autograder.comments.gather import gather as gather_comment
-from autograder.forked import ForkedCall
-from autograder.grading import feedback, gradebook, judging, verification
-from autograder.grading.results import (
-    ALTERED, BAD_NOTEBOOK, GRADING_ERROR, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport,
-    GradeResult, Submission, activity_of)
+from autograder.judging.forked import ForkedCall
+from autograder.reporting import feedback
+from autograder.grading import gradebook
+from autograder.judging import handover as judging, model_verdict as verification
+from autograder.course.records import ALTERED, BAD_NOTEBOOK, GRADING_ERROR, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport, GradeResult, Submission, activity_of
 
 MAX_NOTEBOOK_MB = 64   # a notebook file larger than this is refused before it is parsed
 
@@ -178,8 +179,8 @@ def nbgrader_config(settings, root: Path, report_path: Path, defer_verification:
     from traitlets.config import Config
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import DeduplicateIds, Execute
-    from autograder.grading.limits import LimitedExecute
-    from autograder.grading.sanitize import DropDuplicateIds
+    from autograder.preprocessors.limited_execute import LimitedExecute
+    from autograder.preprocessors.sanitize import DropDuplicateIds
 
     c = Config()
     nbgrader_setup.apply(c, settings)
@@ -348,7 +349,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     verification of the saved model; fills `result` and returns nbgrader's feedback page."""
     from nbgrader.apps import NbGraderAPI
 
-    from autograder.grading_tests import plan as plans
+    from autograder.course import plan as plans
 
     judge_call = judge_call or ForkedCall("labkit-judge")  # before nbgrader starts any thread
     facts_call = ForkedCall("labkit-facts")   # activity 13's facts from the same hand-over (comments.gather)
@@ -423,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     # forked first, while this process is single-threaded and has run nothing
     judge_call = ForkedCall("labkit-judge")
     if task.verify:
-        from autograder.verify import ForkedVerifier
+        from autograder.judging.saved_model import ForkedVerifier
         verifier = ForkedVerifier()
     try:
         result = grade(task, verifier, judge_call)

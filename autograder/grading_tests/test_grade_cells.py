@@ -1,11 +1,2 @@
-"""One test per graded cell of the assignment; run with `pytest --pyargs autograder.grading_tests
---notebook NOTEBOOK` (the options are in autograder/grading_tests/plugin.py)."""
-import pytest
-
-
-def test_grade_cell(request, graded_property, graded_submission):
-    """The grade cell's checks passed where nbgrader would run them; else their message, verbatim."""
-    outcome = graded_submission.outcome(graded_property.grade_id)
-    request.node.grading_output = outcome.output.strip()
-    if not outcome.passed:
-        pytest.fail(outcome.message, pytrace=False)
+"""`pytest --pyargs autograder.grading_tests`: the same tests as `autograder.integrations.pytest`."""
+from autograder.integrations.pytest.test_grade_cells import test_grade_cell  # noqa: F401

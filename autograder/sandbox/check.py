@@ -95,7 +95,7 @@ def check(settings, bwrap: str = "bwrap") -> list[Row]:
     from jupyter_core.paths import jupyter_runtime_dir
 
     from autograder.sandbox import cgroups, command, environment
-    from autograder.grading.limits import LimitedExecute
+    from autograder.preprocessors.limited_execute import LimitedExecute
 
     hard_mb = LimitedExecute(memory_limit_mb=settings.memory_limit_mb).hard_memory_mb()
     tag = uuid.uuid4().hex[:8]
@@ -116,7 +116,7 @@ def check(settings, bwrap: str = "bwrap") -> list[Row]:
         targets = {"paths": {label: str(path) for label, path in places.items()},
                    "writes": [str(path) for path in writes], "port": port, "host_pid": os.getpid(),
                    "host_cmdline": Path(f"/proc/{os.getpid()}/cmdline").read_bytes().decode(errors="replace")}
-        code = ("import json\nfrom autograder.sandbox.probe import probe\n"
+        code = ("import json\nfrom autograder.sandbox.reach import probe\n"
                 f"print({MARK!r} + json.dumps(probe(json.loads({json.dumps(targets)!r}))))")
         env = {**os.environ, "LABKIT_CONFIG": str(settings.config_file), "LABKIT_CACHE": str(settings.cache_dir),
                environment.RUN_MARK: f"sandbox-check-{tag}"}
@@ -187,7 +187,7 @@ def table(rows: list[Row]):
 def _command(args) -> int:
     from rich.console import Console
 
-    from autograder import config
+    from autograder.course import config
     from autograder.sandbox import SandboxUnavailable, preflight
 
     settings = config.load(args.config)

@@ -38,8 +38,8 @@ sys.path.insert(0, str(CHECKOUT / "tests"))
 
 import assignment_helpers as helpers  # noqa: E402  (builds the students' notebooks from the release)
 from accounts import create as create_accounts  # noqa: E402
-from autograder import authoring, config  # noqa: E402
-from autograder.grading.report import activity_columns  # noqa: E402
+from autograder.course import vocabulary as authoring, config  # noqa: E402
+from autograder.reporting.class_results import activity_columns  # noqa: E402
 
 SETTINGS = config.load(CHECKOUT / "course_config.py")
 COURSE, ASSIGNMENT, NOTEBOOK = SETTINGS.course_id, SETTINGS.assignment, SETTINGS.notebook_name

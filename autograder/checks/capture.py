@@ -1,0 +1,246 @@
+"""Kernel side: write the values a grade cell reads into a capture folder, one folder per cell.
+
+Runs inside the student's kernel, so nothing here is trusted by the grader; it only has to be
+faithful for honest notebooks. Each value becomes an entry of `values.json` (kind and plain data)
+plus, for arrays and models, files beside it. Never raises: a value it cannot write is recorded
+as such, and the judge fails the check that needed it with a message.
+
+The grader imports this module before the notebook's first cell, and it binds the builtins and
+modules it uses then, so that a notebook that later patches builtins, `json` or the kit's checks
+does not garble the hand-over of its honest work."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import traceback
+import types
+from builtins import (all, any, bool, dict, enumerate, float, getattr, int, isinstance, len, list,  # noqa: A004
+                      next, repr, str, tuple, type)
+from pathlib import Path
+
+from autograder.checks.run_state import MAX_IMAGES, one_pass as _one_pass
+
+_dumps = json.dumps
+_ModuleType = types.ModuleType
+
+FOLDER = ".labkit_capture"
+MAX_FILE_BYTES = 50 * 2**20  # a diagram or other file named by a value
+PLAIN = (type(None), bool, int, float, str)
+
+
+def plain(value, depth: int = 0):
+    """JSON for values made only of exact builtin types (a float subclass is not a float); else None."""
+    if type(value) in PLAIN:
+        if type(value) is float and value != value:
+            return {"float": "nan"}
+        if type(value) is float and value in (float("inf"), float("-inf")):
+            return {"float": "inf" if value > 0 else "-inf"}
+        return {"value": value}
+    if depth > 6:
+        return None
+    if type(value) in (list, tuple):
+        items = [plain(item, depth + 1) for item in value]
+        return None if any(item is None for item in items) else {type(value).__name__: items}
+    if type(value) is dict and all(type(key) is str for key in value):
+        items = {key: plain(item, depth + 1) for key, item in value.items()}
+        return None if any(item is None for item in items.values()) else {"dict": items}
+    return None
+
+
+def _array(value):
+    import numpy as np
+
+    array = np.asarray(value)
+    return array if array.dtype != object else None
+
+
+_written_datasets: dict = {}   # (root, id) -> (dataset, entry): a dataset is immutable, so it is written once
+
+
+def _dataset(value, folder: Path, name: str) -> dict:
+    """Every (images, labels) batch as arrays, with the element structure described; a dataset
+    already written for an earlier cell is pointed to, not written again."""
+    key = (str(folder.parent), id(value))   # one capture root per kernel; tests use several
+    known = _written_datasets.get(key)
+    if known is not None and known[0] is value:   # its file may have moved to the grader's store
+        return known[1]
+    entry = _dataset_entry(value, folder, name)
+    if "file" in entry:
+        _written_datasets[key] = (value, entry)
+    return entry
+
+
+def _dataset_entry(value, folder: Path, name: str) -> dict:
+    import numpy as np
+    import tensorflow as tf
+
+    spec = value.element_spec
+    entry = {"kind": "dataset", "spec": repr(spec)}
+    pair = (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, tf.TensorSpec) for s in spec))
+    if not pair:
+        entry["structure"] = "other"
+        return entry
+    entry.update(structure="pair", ranks=[s.shape.rank for s in spec],
+                 shapes=[[d for d in s.shape.as_list()] for s in spec], dtypes=[s.dtype.name for s in spec])
+    kept = _one_pass(value, MAX_IMAGES)   # the pass the checks make too: the next epoch stays fit's
+    if kept is None:
+        entry["structure"] = "too large"
+        return entry
+    images, labels = [], []
+    for batch_images, batch_labels in kept:
+        images.append(batch_images)
+        labels.append(batch_labels)
+    arrays = {f"images_{i}": a for i, a in enumerate(images)} | {f"labels_{i}": a for i, a in enumerate(labels)}
+    np.savez(folder / f"{name}.npz", **arrays)
+    entry.update(file=f"{folder.name}/{name}.npz", batches=len(images))
+    return entry
+
+
+def _figure(value, folder: Path, name: str) -> dict:
+    """Axes with their titles, images (as arrays) and lines (as x and y data)."""
+    import numpy as np
+
+    arrays, axes = {}, []
+    for a, ax in enumerate(value.get_axes()):
+        entry = {"titles": {loc: ax.get_title(loc) for loc in ("center", "left", "right")},
+                 "images": [], "lines": []}
+        for i, image in enumerate(ax.get_images()):
+            array = _array(image.get_array())
+            if array is not None:
+                key = f"a{a}_image{i}"
+                arrays[key] = array.astype("float32") if array.dtype.kind not in "biuf" else array
+                entry["images"].append(key)
+        for i, line in enumerate(ax.get_lines()):
+            try:
+                x = np.asarray(line.get_xdata(), dtype=float)
+                y = np.asarray(line.get_ydata(), dtype=float)
+            except (TypeError, ValueError):
+                continue
+            arrays[f"a{a}_x{i}"], arrays[f"a{a}_y{i}"] = x, y
+            entry["lines"].append({"x": f"a{a}_x{i}", "y": f"a{a}_y{i}", "label": str(line.get_label())})
+        axes.append(entry)
+    np.savez(folder / f"{name}.npz", **arrays)
+    return {"kind": "figure", "axes": axes, "file": f"{folder.name}/{name}.npz"}
+
+
+def _model(value, folder: Path, name: str) -> dict:
+    """The model as a Keras file, and the records of its latest fit (checks compare with them)."""
+    value.save(folder / f"{name}.keras")
+    entry = {"kind": "model", "file": f"{folder.name}/{name}.keras",
+             "compiled": bool(getattr(value, "compiled", False)), "class": type(value).__name__}
+    keras = sys.modules.get("keras")
+    latest = getattr(value, "history", None)
+    if keras is not None and isinstance(latest, keras.callbacks.History):
+        entry["history"] = _history(latest)
+    return entry
+
+
+def _history(value) -> dict:
+    records = value.history if isinstance(getattr(value, "history", None), dict) else {}
+    return {"kind": "history", "history": plain({k: [float(v) for v in vs] for k, vs in records.items()}),
+            "epoch": [int(e) for e in getattr(value, "epoch", [])], "params": plain(getattr(value, "params", {})
+                                                                                    or {}) or {"dict": {}}}
+
+
+def _file_named(value, folder: Path, name: str) -> dict | None:
+    """Besides a str or path value: a copy of the regular file it names (the diagram, for instance)."""
+    try:
+        path = Path(os.fspath(value))
+        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        target = folder / f"{name}.files" / path.name   # the file's own name, for messages
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(path, target)
+        return {"file": f"{folder.name}/{name}.files/{path.name}"}
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def describe(value, folder: Path, name: str) -> dict:
+    """The entry for one value; files it needs are written into `folder`."""
+    if isinstance(value, _ModuleType):
+        return {"kind": "module", "name": value.__name__, "version": str(getattr(value, "__version__", ""))}
+    data = plain(value)
+    if data is not None:
+        entry = {"kind": "plain", "data": data}
+        if type(value) is str and len(value) < 4096:
+            entry.update(_file_named(value, folder, name) or {})
+        return entry
+    if isinstance(value, os.PathLike):
+        return {"kind": "path", "path": os.fspath(value), **(_file_named(value, folder, name) or {})}
+    keras = sys.modules.get("keras")
+    tf = sys.modules.get("tensorflow")
+    matplotlib_figure = sys.modules.get("matplotlib.figure")
+    if keras is not None and isinstance(value, keras.Model):
+        return _model(value, folder, name)
+    if keras is not None and isinstance(value, keras.callbacks.History):
+        return _history(value)
+    if tf is not None and isinstance(value, tf.data.Dataset):
+        return _dataset(value, folder, name)
+    if matplotlib_figure is not None and isinstance(value, matplotlib_figure.Figure):
+        return _figure(value, folder, name)
+    return {"kind": "other", "type": type(value).__name__}
+
+
+def sublayers(layer) -> list:
+    """Every layer nested inside `layer`, depth first (not `layer` itself). Iterative, so that no
+    call goes through a module attribute the notebook could replace."""
+    def children(outer):
+        return list(getattr(outer, "layers", None) or getattr(outer, "_layers", None) or [])
+
+    found, pending = [], children(layer)[::-1]
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending.extend(children(child)[::-1])
+    return found
+
+
+def _relations(names, namespace) -> dict:
+    """Which captured model holds which other captured model (its index among the sublayers), and
+    which captured History belongs to which captured model: identities the checks test."""
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return {}
+    models = {n: namespace[n] for n in names if isinstance(namespace.get(n), keras.Model)}
+    inside, owners = {}, {}
+    for outer, model in models.items():
+        layers = sublayers(model)
+        for inner, other in models.items():
+            index = next((i for i, layer in enumerate(layers) if layer is other), None)
+            if inner != outer and index is not None:
+                inside.setdefault(inner, [outer, index])
+    for name in names:
+        value = namespace.get(name)
+        if isinstance(value, keras.callbacks.History):
+            for outer, model in models.items():
+                if value.model is model:
+                    owners[name] = {"model": outer, "latest": getattr(model, "history", None) is value}
+    return {"inside": inside, "history_of": owners}
+
+
+def capture(grade_id: str, names, namespace: dict, root: str = FOLDER) -> None:
+    """Write `names` from `namespace` into root/grade_id/ (values.json last, so it marks completion).
+    Every "file" in an entry is relative to `root`."""
+    folder = Path(root) / grade_id
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    values = {}
+    for name in names:
+        if name not in namespace:
+            values[name] = {"kind": "missing"}
+            continue
+        try:
+            values[name] = describe(namespace[name], folder, name)
+        except Exception as error:  # recorded; the judge says what could not be handed over
+            values[name] = {"kind": "unreadable", "type": type(namespace[name]).__name__,
+                            "error": f"{type(error).__name__}: {str(error)[:300]}",
+                            "trace": traceback.format_exc(limit=3)[-1000:]}
+    try:
+        relations = _relations(names, namespace)
+    except Exception:
+        relations = {}
+    (folder / "values.json").write_text(_dumps({"grade_id": grade_id, "values": values,
+                                                "relations": relations}))

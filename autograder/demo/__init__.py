@@ -1,0 +1,1 @@
+"""`labkit demo`: the whole life of the assignment, with a simulated class."""

@@ -1,0 +1,49 @@
+"""Hand grades (activity 13, given in formgrader) into the kit's results: grades.csv and the
+feedback pages show them once a person has graded, on the next `labkit grade` run."""
+from __future__ import annotations
+
+from autograder.course.records import CellGrade, GradeResult
+
+
+def hand_grades(db_url: str, settings, students: list[str]) -> dict[str, dict[str, float]]:
+    """student -> {grade cell: manual score} for every grade a person has given in the gradebook."""
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found: dict[str, dict[str, float]] = {}
+    with warnings.catch_warnings(), Gradebook(db_url) as gradebook:
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes from nbgrader's own queries
+        for student in students:
+            try:
+                notebook = gradebook.find_submission_notebook(settings.assignment, settings.assignment, student)
+            except MissingEntry:
+                continue
+            scores = {grade.name: float(grade.manual_score) for grade in notebook.grades
+                      if grade.manual_score is not None}
+            if scores:
+                found[student] = scores
+    return found
+
+
+def apply(results: list[GradeResult], db_url: str, settings, score) -> list[GradeResult]:
+    """Give each cell waiting for a hand grade the score a person gave it; rescore with `score`
+    (worker.score). Returns the results that changed."""
+    given = hand_grades(db_url, settings, [r.student for r in results])
+    changed = []
+    for result in results:
+        scores = given.get(result.student, {})
+        cells = [CellGrade.from_dict(c) for c in result.cells]
+        touched = False
+        for cell in cells:
+            if cell.needs_manual_grade and cell.grade_id in scores:
+                cell.points = min(scores[cell.grade_id], cell.max_points)
+                cell.needs_manual_grade, cell.passed = False, cell.points >= cell.max_points
+                cell.error = "" if cell.passed else "graded by hand"
+                touched = True
+        if touched:
+            result.cells = [c.to_dict() for c in cells]
+            score(result, settings)
+            changed.append(result)
+    return changed
+

@@ -1,0 +1,130 @@
+"""Points decided outside the kernel: hand-over, judging in a fresh process, and the gradebook's say.
+
+The kernel only leaves values behind (autograder.checks.capture); here the grader copies them out
+of the working copy without following links, has a process that the student's code never touched
+judge every grade cell from them, and lets that judgment decide the cells' points; the judged
+cells' outputs in the graded notebook are the judge's (the kernel ran a stand-in there)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from autograder.course.records import CellGrade, GradeResult
+from autograder.checks import capture as handoff_capture
+from autograder.judging import judge as handoff_judge
+from autograder.judging import safe_copy
+
+JUDGE_TARGET = "autograder.judging.judge:judge"
+
+
+def judged_outside(prop) -> bool:
+    """The judge decides the grade cells made of the kit's checks. A test cell an instructor wrote
+    with plain asserts on the student's own functions reads values that cannot be handed over
+    without running the student's code in the grader, so nbgrader scores it in the kernel."""
+    return bool(prop.checks) and not prop.outside_kernel
+
+
+def capture_names(plan) -> dict[str, list[str]]:
+    """grade_id -> names, for every grade cell that the judge decides (LimitedExecute.capture)."""
+    return {prop.grade_id: list(prop.names) for prop in plan.properties if judged_outside(prop)}
+
+
+def time_limit(settings) -> float:
+    """Seconds the judging of one notebook may take (it replays checks that train one step)."""
+    return max(120.0, 2.0 * settings.cell_timeout)
+
+
+def hand_over(working_copy: Path, settings, target: Path, released: Path | None = None,
+              store: Path | None = None) -> tuple[Path, Path, list[str]]:
+    """(capture folder, lab folder, notes) in `target`: the captures from `store` (where the executor
+    moved each one as it was written; see LimitedExecute.capture_store), else from the ended kernel's
+    working copy, and the saved model from the working copy; `released`: where the released files
+    are when the grader has no copy of its own."""
+    capture = target / "capture"
+    notes = []
+    try:
+        skipped = safe_copy.copy_tree(store or working_copy / handoff_capture.FOLDER, capture)
+    except safe_copy.CopyLimit as limit:
+        shutil.rmtree(capture, ignore_errors=True)   # nothing of it is judged
+        capture.mkdir(parents=True)
+        skipped = []
+        notes.append(f"The notebook: expected the values it leaves for grading to fit the grader's limit, "
+                     f"found {limit}; they were not judged")
+    if skipped:
+        notes.append(f"The notebook: links or special files in the grading folder were not read "
+                     f"({', '.join(skipped[:3])})")
+    saved = target / "saved_model" / settings.saved_model_file
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.unlink(missing_ok=True)
+    safe_copy.copy_file(working_copy / settings.saved_model_file, saved)
+    lab = handoff_judge.lab_folder(settings, saved if saved.is_file() else None, target / "lab", released)
+    return capture, lab, notes
+
+
+def judge(call, plan, capture: Path, lab: Path, settings) -> tuple[dict, str]:
+    """(grade_id -> outcome dict, "") from the forked judge `call`, or ({}, why it failed)."""
+    from autograder.judging.forked import ProcessFailed
+
+    try:
+        return call.call(JUDGE_TARGET, plan.to_dict(), str(capture), str(lab), timeout=time_limit(settings)), ""
+    except ProcessFailed as failure:
+        return {}, f"the judging process {failure}"
+    except Exception as error:  # the judge's own failure: reported, never fatal for the batch
+        return {}, f"{type(error).__name__}: {error}"
+
+
+def verdict_outputs(outcome: dict | None, failure: str):
+    """What a judged grade cell shows in the graded notebook: the check's line, or its failure."""
+    from nbformat.notebooknode import NotebookNode
+
+    from autograder.preprocessors.limited_execute import error_output
+
+    outcome = outcome or {"passed": False, "message": f"GradingError: could not be judged ({failure})",
+                          "output": ""}
+    shown = ([NotebookNode(output_type="stream", name="stdout", text=outcome["output"])]
+             if outcome.get("output") else [])
+    if outcome.get("passed"):
+        return shown
+    message = outcome.get("message", "")
+    name, _, rest = message.partition(": ")
+    ename, evalue = (name, rest) if name.isidentifier() else ("CheckFailed", message)
+    return [*shown, error_output(ename, evalue)]
+
+
+def write_verdicts(notebook_path: Path, outcomes: dict, failure: str, judged_ids: set[str]) -> None:
+    """Put the judge's outcome into each judged grade cell of the graded notebook (whose kernel ran a
+    stand-in there), so that the feedback shows what decided the points."""
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in judged_ids and cell.get("outputs"):
+            cell.outputs = verdict_outputs(outcomes.get(grade_id), failure)
+    mode = notebook_path.stat().st_mode
+    notebook_path.chmod(mode | 0o200)  # nbgrader leaves it read-only (444): only root could write it
+    nbformat.write(notebook, notebook_path)
+    notebook_path.chmod(mode)
+
+
+def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str]) -> bool:
+    """Every judged cell's points from the outside judgment (0 when judging failed); True if any
+    cell changed."""
+    cells = [CellGrade.from_dict(c) for c in result.cells]
+    changed = False
+    for cell in cells:
+        if cell.grade_id not in judged_ids or cell.needs_manual_grade:
+            continue
+        outcome = outcomes.get(cell.grade_id)
+        passed = bool(outcome and outcome.get("passed"))
+        message = (outcome or {}).get("message", "") if outcome else f"could not be judged ({failure})"
+        points = cell.max_points if passed else 0.0
+        if points != cell.points or passed != cell.passed:
+            changed = True
+        cell.points, cell.passed = points, passed
+        cell.error = "" if passed else (message or cell.error)
+    if failure:
+        result.notes.append(f"The notebook: the grader could not judge its checks outside the notebook "
+                            f"({failure}); ask your instructor to regrade")
+    result.cells = [c.to_dict() for c in cells]
+    return changed

@@ -1,0 +1,241 @@
+"""Out-of-kernel verification of a saved model: accuracy on the hidden test split, and the base's
+weights compared exactly with the pretrained reference.
+
+    python -m autograder.judging.saved_model MODEL_PATH [--json] [--config COURSE_CONFIG]
+
+Run in a fresh Python process (see `verify_in_subprocess`), so nothing in a student's kernel can
+change the outcome. Exit status 0 when the model passes, 1 when it does not.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What the verification found; JSON-able through `to_dict()`."""
+
+    ok: bool
+    accuracy: float | None
+    threshold: float
+    base_matches_reference: bool | None
+    classes: list = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "VerifyResult":
+        names = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in values.items() if key in names})
+
+
+class VerifyError(Exception):
+    """The saved model cannot be verified (missing, corrupt, wrong shape ...)."""
+
+
+def _manifest(settings) -> dict:
+    from autograder.authoring.prepare import read_manifest
+
+    return read_manifest(settings) or {}
+
+
+def _class_names(settings, manifest) -> list[str]:
+    hidden = settings.hidden_test_dir
+    if not hidden.is_dir():
+        raise VerifyError(f"hidden test split not found at {hidden}; run `labkit prepare` on the grader")
+    folders = sorted(p.name for p in hidden.iterdir() if p.is_dir())
+    expected = manifest.get("class_names")
+    if expected and folders != expected:
+        raise VerifyError(f"hidden test split has classes {folders}, the manifest says {expected}; "
+                          "run `labkit prepare` again")
+    return folders
+
+
+def _load_model(path: Path):
+    if not path.is_file():  # before importing Keras, so that this failure is quick
+        raise VerifyError(f"no saved model at {path}")
+    import keras
+
+    try:
+        model = keras.models.load_model(path, compile=False)  # safe_mode: no arbitrary code runs
+    except Exception as error:
+        raise VerifyError(f"the saved model at {path.name} cannot be loaded "
+                          f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})") from None
+    if not isinstance(model, keras.Model):
+        raise VerifyError(f"{path.name} holds a {type(model).__name__}, not a keras Model")
+    return model
+
+
+def hidden_accuracy(model, settings, class_names) -> float:
+    """Accuracy on the hidden split, read in a fixed order with the students' image settings."""
+    import keras
+    import numpy as np
+
+    dataset = keras.utils.image_dataset_from_directory(
+        settings.hidden_test_dir, labels="inferred", label_mode="int", class_names=class_names,
+        color_mode="grayscale" if settings.channels == 1 else "rgb", image_size=settings.image_size,
+        batch_size=64, shuffle=False, verbose=False)
+    truth, predicted = [], []
+    for images, labels in dataset:
+        outputs = np.asarray(model(images, training=False))
+        if outputs.ndim != 2 or outputs.shape[1] != len(class_names):
+            raise VerifyError(f"the model outputs shape {outputs.shape[1:]} per image; expected "
+                              f"{len(class_names)} class scores")
+        truth.append(np.asarray(labels))
+        predicted.append(outputs.argmax(axis=1))
+    if not truth:
+        raise VerifyError(f"the hidden test split at {settings.hidden_test_dir} holds no images")
+    return float(np.mean(np.concatenate(truth) == np.concatenate(predicted)))
+
+
+def _nested_models(layer) -> list:
+    found = []
+    for child in getattr(layer, "layers", None) or []:
+        found.append(child)
+        found.extend(_nested_models(child))
+    return found
+
+
+def base_matches_reference(model, settings, manifest) -> bool:
+    """True when a part of `model` has exactly the reference base's weights (BatchNorm stats included).
+
+    The part is a nested layer with the reference's weight shapes (the usual `base(inputs)` call);
+    if there is none, every reference weight array must appear among the model's weights."""
+    import numpy as np
+
+    from autograder.data.bases import load_base, weight_arrays, weights_checksum
+
+    if not settings.reference_base.is_file():
+        raise VerifyError(f"reference base not found at {settings.reference_base}; run `labkit prepare`")
+    reference = load_base(settings.reference_base)
+    expected_sha = manifest.get("base_weights_sha256") or weights_checksum(reference)
+    shapes = [w.shape for w in weight_arrays(reference)]
+    candidates = [layer for layer in _nested_models(model)
+                  if [tuple(w.shape) for w in layer.weights] == [tuple(s) for s in shapes]]
+    if candidates:
+        return any(weights_checksum(layer) == expected_sha for layer in candidates)
+    remaining = list(weight_arrays(model))
+    for array in weight_arrays(reference):
+        match = next((i for i, mine in enumerate(remaining)
+                      if mine.shape == array.shape and np.array_equal(mine, array)), None)
+        if match is None:
+            return False
+        remaining.pop(match)
+    return True
+
+
+def verify(model_path, settings=None) -> VerifyResult:
+    """Verify a saved model in this process; never raises for a bad model file."""
+    from autograder.course import config
+
+    settings = settings or config.load()
+    threshold = settings.accuracy_threshold
+    classes: list[str] = []
+    try:
+        manifest = _manifest(settings)
+        classes = _class_names(settings, manifest)
+        model = _load_model(Path(model_path))
+        accuracy = hidden_accuracy(model, settings, classes)
+        matches = base_matches_reference(model, settings, manifest)
+    except VerifyError as error:
+        return VerifyResult(False, None, threshold, None, classes, str(error))
+    except Exception as error:  # a model that loads but breaks on prediction, for example
+        return VerifyResult(False, None, threshold, None, classes,
+                            f"verification failed: {type(error).__name__}: {str(error)[:300]}")
+    return VerifyResult(accuracy >= threshold and matches, accuracy, threshold, matches, classes, None)
+
+
+def not_verified(settings, error: str) -> VerifyResult:
+    """The result when the verification process itself failed (timed out, crashed)."""
+    return VerifyResult(False, None, settings.accuracy_threshold, None, [], error)
+
+
+def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyResult:
+    """Run `python -m autograder.judging.saved_model` in a fresh process and return its result."""
+    from autograder.course import config
+
+    settings = settings or config.load()
+    command = [sys.executable, "-m", "autograder.judging.saved_model", str(Path(path).resolve()), "--json",
+               "--config", str(settings.config_file)]
+    # the child reads the same cache as `settings`, whatever the environment says
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
+           "LABKIT_CACHE": str(settings.cache_dir)}
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                             stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return not_verified(settings, f"verification timed out after {timeout:g} s")
+    for line in reversed(run.stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                return VerifyResult.from_dict(json.loads(line))
+            except (ValueError, TypeError):
+                break
+    tail = " | ".join(run.stderr.strip().splitlines()[-3:])
+    return not_verified(settings, f"verification process ended with status {run.returncode}: {tail[:500]}")
+
+
+class ForkedVerifier:
+    """A verification process forked in advance (see autograder.judging.forked), which verifies one saved
+    model when asked; answers like `verify_in_subprocess`."""
+
+    def __init__(self):
+        from autograder.judging.forked import ForkedCall
+
+        self._call = ForkedCall("labkit-verifier")
+
+    def verify(self, path, settings, timeout: float = 300) -> VerifyResult:
+        from autograder.judging.forked import ProcessFailed
+
+        try:
+            answer = self._call.call("autograder.judging.saved_model:verify_to_dict", str(Path(path).resolve()), settings,
+                                     timeout=timeout)
+        except ProcessFailed as failure:  # "verification timed out ..." / "verification process ended ..."
+            return not_verified(settings, f"verification {failure}")
+        return VerifyResult.from_dict(answer)
+
+    def close(self) -> None:
+        self._call.close()
+
+
+def verify_to_dict(model_path, settings) -> dict:
+    return verify(model_path, settings).to_dict()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.judging.saved_model", description=__doc__.splitlines()[0])
+    parser.add_argument("model_path", help="the saved .keras model")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    parser.add_argument("--config", help="course_config.py to use (default: $LABKIT_CONFIG or the kit's)")
+    args = parser.parse_args(argv)
+    from autograder.course import config
+
+    try:
+        settings = config.load(args.config)
+    except config.ConfigError as error:
+        result = VerifyResult(False, None, float("nan"), None, [], f"configuration: {error}")
+    else:
+        result = verify(args.model_path, settings)
+    if args.json:
+        print(json.dumps(result.to_dict()), flush=True)
+    elif result.ok:
+        print(f"ok: accuracy {result.accuracy:.4f} >= {result.threshold}, base equals the reference")
+    else:
+        detail = result.error or (f"accuracy {result.accuracy:.4f} (threshold {result.threshold}), "
+                                  f"base equals the reference: {result.base_matches_reference}")
+        print(f"not ok: {detail}")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

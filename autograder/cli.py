@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gradescope.register(commands)
     classroom.register(commands)
-    from autograder.sandbox import check
+    from autograder.grading import sandbox_check as check
 
     check.register(commands)
     return parser

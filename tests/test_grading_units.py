@@ -10,7 +10,8 @@ from autograder.course import config
 from autograder.reporting import feedback
 from autograder.grading import submissions as inputs, worker
 from autograder.judging import model_verdict as verification
-from autograder.course.records import BAD_NOTEBOOK, MISSING_NOTEBOOK, OK, WRONG_ASSIGNMENT, CellGrade, GradeResult, activity_of
+from autograder.course.records import BAD_NOTEBOOK, MISSING_NOTEBOOK, OK, WRONG_ASSIGNMENT, CellGrade, GradeResult
+from autograder.course.vocabulary import activity_of
 import grading_helpers as helpers
 
 

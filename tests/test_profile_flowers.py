@@ -12,7 +12,7 @@ from PIL import Image
 from autograder import cli
 from autograder.course import config
 from autograder.data import fetch
-from autograder.data import flowers
+from autograder.data import bases, flowers
 from autograder.authoring.prepare import prepare
 from course_copies import write_config
 
@@ -95,8 +95,8 @@ def downloads(settings) -> Path:
 def test_real_sources_are_the_published_ones():
     assert flowers.FLOWERS_URL.endswith("/example_images/flower_photos.tgz")
     assert len(flowers.FLOWERS_SHA256) == 64
-    assert flowers.mobilenet_rows((160, 160)) == 160
-    assert flowers.mobilenet_rows((32, 32)) == 224  # like keras: unpublished sizes use 224
+    assert bases.mobilenet_rows((160, 160)) == 160
+    assert bases.mobilenet_rows((32, 32)) == 224  # like keras: unpublished sizes use 224
 
 
 def test_missing_cache_names_the_fetch_command(env, capsys):

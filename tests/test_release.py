@@ -8,6 +8,7 @@ import pytest
 import assignment_helpers as helpers
 from autograder.course import vocabulary as authoring, config
 from autograder.authoring import release
+from autograder.preprocessors import hinted_stubs
 
 SETTINGS = helpers.SETTINGS
 
@@ -104,6 +105,6 @@ def test_release_refuses_stray_files(tmp_path, monkeypatch, prepared):
 
 def test_hint_moves_from_comment_into_the_stub():
     source = '# Hint: write x = 1\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\nprint(x)'
-    cleaned, hint = release.split_hint(source)
+    cleaned, hint = hinted_stubs.split_hint(source)
     assert hint == "write x = 1" and not cleaned.startswith("# Hint")
-    assert release.stub_for(hint, 3) == "# YOUR CODE HERE\nraise NotImplementedError('Activity 3: write x = 1')"
+    assert hinted_stubs.stub_for(hint, 3) == "# YOUR CODE HERE\nraise NotImplementedError('Activity 3: write x = 1')"

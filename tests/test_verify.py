@@ -23,7 +23,9 @@ from autograder import checks
 from autograder.course import config  # noqa: E402
 from autograder.checks import CheckFailed  # noqa: E402
 from autograder.data.bases import weights_checksum  # noqa: E402
-from autograder.judging.saved_model import VerifyResult, main, verify, verify_in_subprocess  # noqa: E402
+from autograder.checks.verifier import verify_in_subprocess  # noqa: E402
+from autograder.course.records import VerifyResult  # noqa: E402
+from autograder.judging.saved_model import main, verify  # noqa: E402
 from tiny_models import SHAPE, make_base  # noqa: E402
 
 CLASSES = ["alpha", "beta", "gamma"]
@@ -237,7 +239,7 @@ def verification(monkeypatch):
         state.runs += 1
         return state.result
 
-    monkeypatch.setattr("autograder.judging.saved_model.verify_in_subprocess", run)
+    monkeypatch.setattr("autograder.checks.verifier.verify_in_subprocess", run)
     return state
 
 

@@ -6,16 +6,16 @@ import hashlib
 import importlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 
+from autograder.course.files import atomic_path, copy_atomic, write_text_atomic
 from autograder import __version__
 from autograder.data import layout
+from autograder.data.layout import MANIFEST, read_manifest  # noqa: F401  (prepare writes it)
 from autograder.course.files import file_sha256
 from autograder.data.bases import BASE_RECIPE
 
-MANIFEST = "manifest.json"
 
 
 def profile_module(settings):
@@ -58,14 +58,6 @@ def inputs_signature(settings) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(settings) -> dict | None:
-    path = settings.profile_cache / MANIFEST
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _assets(settings) -> dict[str, Path]:
     source = settings.source_dir
     return {"train": source / settings.train_dir, "base": source / settings.base_model_file,
@@ -88,20 +80,6 @@ def is_current(settings, manifest: dict | None = None) -> bool:
         )
     except (OSError, ValueError, KeyError):
         return False
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(text)
-    os.replace(partial, path)
-
-
-def _atomic_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)
 
 
 def prepare(settings, force: bool = False, say=print) -> dict:
@@ -132,11 +110,10 @@ def prepare(settings, force: bool = False, say=print) -> dict:
     from autograder.data.bases import weights_checksum
 
     base, facts = module.build_base(settings)
-    partial = cache / f".reference_base.partial-{os.getpid()}.keras"
-    base.save(partial)
-    os.replace(partial, settings.reference_base)
-    _atomic_copy(settings.reference_base, assets["base"])
-    _atomic_write_text(assets["settings"], json.dumps(settings.student_view(), indent=2) + "\n")
+    with atomic_path(settings.reference_base) as partial:
+        base.save(partial)
+    copy_atomic(settings.reference_base, assets["base"])
+    write_text_atomic(assets["settings"], json.dumps(settings.student_view(), indent=2) + "\n")
 
     manifest = {
         "fingerprint": fingerprint(settings),
@@ -151,7 +128,7 @@ def prepare(settings, force: bool = False, say=print) -> dict:
         **facts,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    _atomic_write_text(cache / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    write_text_atomic(cache / MANIFEST, json.dumps(manifest, indent=1) + "\n")
     say(f"prepare: done in {manifest['seconds']} s; base weights sha256 "
         f"{manifest['base_weights_sha256'][:12]}...")
     return manifest

@@ -12,9 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nbgrader.preprocessors import ClearSolutions
-
 from autograder.course import vocabulary as authoring
+from autograder.preprocessors.hinted_stubs import configure
 
 # Files that running the source notebook leaves next to it; nbgrader would copy them into release/.
 BY_PRODUCTS = ("transfer_model.png", ".ipynb_checkpoints", "__pycache__")
@@ -25,54 +24,6 @@ LEAK_MARKERS = (authoring.SOLUTION_BEGIN, authoring.SOLUTION_END, authoring.HIDD
 
 class ReleaseError(RuntimeError):
     """The release could not be made, or would leak grader-only material."""
-
-
-def stub_for(hint: str, activity: int | None) -> str:
-    """The code that replaces a solution region: raise NotImplementedError with the hint."""
-    label = f"Activity {activity}: " if activity else ""
-    return f"# YOUR CODE HERE\nraise NotImplementedError({label + hint!r})"
-
-
-def split_hint(source: str) -> tuple[str, str | None]:
-    """Remove the "# Hint: ..." line directly above "### BEGIN SOLUTION"; return (source, hint)."""
-    lines = source.split("\n")
-    for index, line in enumerate(lines):
-        if authoring.SOLUTION_BEGIN in line and index > 0:
-            previous = lines[index - 1].strip()
-            if previous.startswith(authoring.HINT_PREFIX):
-                hint = previous[len(authoring.HINT_PREFIX):].strip()
-                return "\n".join(lines[: index - 1] + lines[index:]), hint
-    return source, None
-
-
-class HintedClearSolutions(ClearSolutions):
-    """ClearSolutions whose code stub raises NotImplementedError with the region's hint."""
-
-    def _replace_solution_region(self, cell, language):
-        if cell.cell_type != "code":
-            return super()._replace_solution_region(cell, language)
-        cell.source, hint = split_hint(cell.source)
-        if hint is None:
-            return super()._replace_solution_region(cell, language)
-        generic = self.code_stub
-        self.code_stub = {**generic, language: stub_for(hint, authoring.activity_of(cell))}
-        try:
-            return super()._replace_solution_region(cell, language)
-        finally:
-            self.code_stub = generic
-
-
-def generate_preprocessors() -> list:
-    """nbgrader's GenerateAssignment preprocessors with ClearSolutions swapped for the hinted one."""
-    from nbgrader.converters import GenerateAssignment
-
-    default = GenerateAssignment().preprocessors
-    return [HintedClearSolutions if pp is ClearSolutions else pp for pp in default]
-
-
-def configure(c) -> None:
-    """Use the hinted stubs in an nbgrader config (for nbgrader_config.py)."""
-    c.GenerateAssignment.preprocessors = generate_preprocessors()
 
 
 def stray_files(settings) -> list[Path]:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.course import vocabulary as authoring
-from autograder.checks.result import ACTIVITY_TITLES
+from autograder.course.vocabulary import ACTIVITY_TITLES
 from autograder.preprocessors.nbgrader_setup import NOISE_PATTERN
 
 TITLES = {number: title for number, title in ACTIVITY_TITLES.items() if 1 <= number <= 13}

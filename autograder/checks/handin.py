@@ -42,7 +42,7 @@ _verified_cache: dict = {}
 
 def _verified(path: Path, settings, timeout):
     """`autograder.judging.saved_model` in a fresh process, once per model file version (two checks share it)."""
-    from autograder.judging import saved_model as verify
+    from autograder.checks import verifier
 
     try:
         stat = path.stat()
@@ -52,7 +52,7 @@ def _verified(path: Path, settings, timeout):
     if key in _verified_cache:
         return _verified_cache[key]
     timeout = timeout if timeout is not None else max(10.0, 0.8 * settings.cell_timeout)
-    result = verify.verify_in_subprocess(path, settings=settings, timeout=timeout)
+    result = verifier.verify_in_subprocess(path, settings=settings, timeout=timeout)
     if key is not None and result.error is None:
         _verified_cache.clear()
         _verified_cache[key] = result

@@ -3,29 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-ACTIVITY_TITLES = {
-    1: "import TensorFlow and Keras",
-    2: "load the dataset",
-    3: "show random images of every class",
-    4: "select the pretrained base",
-    5: "build the transfer model",
-    6: "summary and architecture diagram",
-    7: "compile and fit",
-    8: "training and validation accuracy",
-    9: "regularized model",
-    10: "fit the regularized model",
-    11: "plot loss and accuracy",
-    12: "classification report",
-    13: "comment on the output",
-    14: "hand-in",
-}
-HAND_IN = 14  # the saved model is not one of the 13 activities; it is reported as "hand-in"
-
-
-def activity_label(activity: int) -> str:
-    title = ACTIVITY_TITLES.get(activity, "check")
-    return f"Hand-in ({title})" if activity == HAND_IN else f"Activity {activity} ({title})"
-
+from autograder.course.vocabulary import ACTIVITY_TITLES, HAND_IN, activity_label  # noqa: F401
 
 class CheckFailed(AssertionError):
     """A property of the student's work does not hold; the message says what to change.

@@ -76,10 +76,9 @@ def table(results, settings, full: bool = False, only: str = "all"):
 def _comments(args) -> int:
     from rich.console import Console
 
-    from autograder.grading.runner import default_out
 
     settings = config.load(args.config)
-    out = Path(args.out) if args.out else default_out(settings)
+    out = Path(args.out) if args.out else settings.grading_dir
     results = results_in(out)
     if not any(r.comment for r in results):
         print(f"labkit comments: no graded comments in {out}; run `labkit grade` first (or pass --out)")

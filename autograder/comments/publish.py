@@ -7,6 +7,7 @@ import csv
 import re
 from pathlib import Path
 
+from autograder.course.files import atomic_path
 from autograder.comments import assess as assessing
 from autograder.comments import copies, rubric, text
 
@@ -19,7 +20,7 @@ def reference_texts(settings) -> dict[str, str]:
     import nbformat
 
     from autograder.course.vocabulary import RUBRIC_HEADING, SOLUTION_BEGIN, SOLUTION_END
-    from autograder.course.records import activity_of
+    from autograder.course.vocabulary import activity_of
 
     path = settings.source_dir / settings.notebook_name
     if not path.is_file():
@@ -71,12 +72,10 @@ def add_columns(csv_path: Path, assessments: dict) -> Path:
         row.update({"a13_suggested": "" if found is None or found.suggested is None else f"{found.suggested:g}",
                     "a13_review": "" if found is None else ("clear" if found.clear else "read"),
                     "a13_checklist": "" if found is None else short_checklist(found)})
-    partial = csv_path.with_name(csv_path.name + ".partial")
-    with open(partial, "w", newline="") as handle:
+    with atomic_path(csv_path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
-    partial.replace(csv_path)
     return csv_path
 
 

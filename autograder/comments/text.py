@@ -38,7 +38,7 @@ class Quote:
 
 def answer_cell(notebook):
     """The activity's manually graded answer cell of a notebook, else None."""
-    from autograder.course.records import activity_of
+    from autograder.course.vocabulary import activity_of
 
     for cell in notebook.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})

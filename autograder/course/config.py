@@ -72,6 +72,11 @@ class Settings:
         return self.root / "solutions" / self.assignment
 
     @property
+    def grading_dir(self) -> Path:
+        """Where `labkit grade` writes a class's results unless told otherwise (--out)."""
+        return self.root / "grading" / self.assignment
+
+    @property
     def notebook_name(self) -> str:
         return f"{self.assignment}.ipynb"
 

@@ -36,7 +36,7 @@ class GradedProperty:
     @property
     def title(self) -> str:
         """A test name for people: 'Activity 2 (load the dataset): dataset_loaded'."""
-        from autograder.checks.result import activity_label
+        from autograder.course.vocabulary import activity_label
 
         kind = " (hidden)" if self.hidden else ""
         return f"{activity_label(self.activity)}: {', '.join(self.checks) or self.grade_id}{kind}"
@@ -168,3 +168,10 @@ def from_settings(settings) -> Plan:
         raise PlanError(f"source notebook not found at {path}; pass --grading-plan with a plan file "
                         "written by `labkit gradescope-bundle` or `labkit classroom`")
     return from_notebook(authoring.read(path), settings.assignment)
+
+
+def judged_outside(prop) -> bool:
+    """The judge decides the grade cells made of the kit's checks. A test cell an instructor wrote
+    with plain asserts on the student's own functions reads values that cannot be handed over
+    without running the student's code in the grader, so nbgrader scores it in the kernel."""
+    return bool(prop.checks) and not prop.outside_kernel

@@ -1,7 +1,6 @@
 """Small result records passed between the batch runner and its workers, each with `to_dict()`."""
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -23,13 +22,6 @@ REGRADE = (GRADING_ERROR, WORKER_LOST)
 # Statuses for which nothing was executed: the student gets no points.
 NOT_GRADED = (BAD_NOTEBOOK, MISSING_NOTEBOOK, WRONG_ASSIGNMENT)
 
-_ACTIVITY_ID = re.compile(r"^a(\d\d)_")
-
-
-def activity_of(grade_id: str | None) -> int | None:
-    """Activity number from a grade_id such as 'a05_model_test', else None."""
-    match = _ACTIVITY_ID.match(grade_id or "")
-    return int(match.group(1)) if match else None
 
 
 class _Record:
@@ -122,3 +114,38 @@ def relative_to(path: Path | str, base: Path) -> str:
         return str(path.relative_to(base))
     except ValueError:
         return str(path)
+
+
+@dataclass
+class Outcome(_Record):
+    """One grade cell's result: passed or not, the student-facing message, what it printed."""
+
+    grade_id: str
+    passed: bool
+    message: str = ""
+    output: str = ""
+
+
+def timed_out_message(limit: float) -> str:
+    """The status message of a notebook stopped at the per-notebook time limit."""
+    return f"grading this notebook took longer than {limit:.0f} s and was stopped"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What the verification found; JSON-able through `to_dict()`."""
+
+    ok: bool
+    accuracy: float | None
+    threshold: float
+    base_matches_reference: bool | None
+    classes: list = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "VerifyResult":
+        names = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in values.items() if key in names})

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import nbformat
 
+# A grade id names its activity in its first four characters ("a05_..."); the source notebook's own
+# ids also keep to lower-case words after it (`naming_problems`).
+ACTIVITY_PREFIX = re.compile(r"^a(\d\d)_")
 GRADE_ID = re.compile(r"^a(\d\d)_[a-z0-9_]+$")
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
@@ -41,10 +44,36 @@ def grade_id(cell) -> str | None:
 
 
 def activity_of(cell_or_grade_id) -> int | None:
-    """Activity number from a grade_id "aNN_..." (or a cell); None if it does not follow it."""
-    name = cell_or_grade_id if isinstance(cell_or_grade_id, str) else grade_id(cell_or_grade_id)
-    match = GRADE_ID.match(name or "")
+    """Activity number from a grade_id "aNN_..." (or a cell); None if it does not start so."""
+    name = cell_or_grade_id if isinstance(cell_or_grade_id, str) or cell_or_grade_id is None \
+        else grade_id(cell_or_grade_id)
+    match = ACTIVITY_PREFIX.match(name or "")
     return int(match.group(1)) if match else None
+
+
+ACTIVITY_TITLES = {
+    1: "import TensorFlow and Keras",
+    2: "load the dataset",
+    3: "show random images of every class",
+    4: "select the pretrained base",
+    5: "build the transfer model",
+    6: "summary and architecture diagram",
+    7: "compile and fit",
+    8: "training and validation accuracy",
+    9: "regularized model",
+    10: "fit the regularized model",
+    11: "plot loss and accuracy",
+    12: "classification report",
+    13: "comment on the output",
+    14: "hand-in",
+}
+HAND_IN = 14  # the saved model is not one of the 13 activities; it is reported as "hand-in"
+
+
+def activity_label(activity: int) -> str:
+    title = ACTIVITY_TITLES.get(activity, "check")
+    return f"Hand-in ({title})" if activity == HAND_IN else f"Activity {activity} ({title})"
+
 
 
 def is_grade_cell(cell) -> bool:
@@ -89,7 +118,7 @@ def naming_problems(notebook) -> list[str]:
             problems.append(f"cell {index} has no nbgrader metadata")
             continue
         name = meta.get("grade_id")
-        if activity_of(name) is None:
+        if not GRADE_ID.match(name or ""):
             problems.append(f"cell {index}: grade_id {name!r} must look like 'aNN_words'")
         elif name in seen:
             problems.append(f"cell {index}: grade_id {name!r} is used twice")

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from autograder.course.files import file_sha256
+from autograder.course.files import file_sha256, write_text_atomic
 
 FETCH_COMMAND = "labkit fetch"
 RECORD_SUFFIX = ".sha256"
@@ -65,12 +65,6 @@ def _read(path: Path) -> str | None:
         return path.read_text().strip()
     except OSError:
         return None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(text + "\n")
-    os.replace(partial, path)
 
 
 def missing_message(what: str, folder: Path) -> str:
@@ -139,7 +133,7 @@ def _download(download: Download, folder: Path, say) -> None:
         # record that does not match the file, which is never trusted.
         _record(target).unlink(missing_ok=True)
         os.replace(partial, target)
-        _write_atomic(_record(target), actual)
+        write_text_atomic(_record(target), actual + "\n")
     except OSError as error:  # URLError is an OSError
         raise FetchError(f"could not download {download.url}: {error}. Check the network (or "
                          f"LABKIT_{download.env_prefix}_URL) and run `{FETCH_COMMAND}` again.") from error
@@ -174,7 +168,7 @@ def _extract(download: Download, folder: Path, say) -> None:
                          f"`{FETCH_COMMAND}` again.") from error
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    _write_atomic(marker, _read(_record(archive)))
+    write_text_atomic(marker, _read(_record(archive)) + "\n")
 
 
 def fetch_one(download: Download, folder: Path, say=print) -> bool:

@@ -85,18 +85,18 @@ def labelled_images(settings) -> dict:
 
 def downloads(settings) -> list:
     """`labkit fetch` gets MobileNetV2's weights for colour images; grayscale needs nothing."""
-    from autograder.data import flowers
+    from autograder.data import bases
 
-    return [flowers.mobilenet_download(settings)] if settings.channels == 3 else []
+    return [bases.mobilenet_download(settings)] if settings.channels == 3 else []
 
 
 def build_base(settings):
     """MobileNetV2 from the cache for colour images; the digits CNN (pretrained on MNIST 0-4)
     for grayscale ones."""
     if settings.channels == 3:
-        from autograder.data import flowers
+        from autograder.data import bases
 
-        return flowers.mobilenet_base(settings)
+        return bases.mobilenet_base(settings)
     from autograder.data import digits
 
     return digits.build_base(settings)

@@ -2,6 +2,7 @@
 them as folders of class folders, atomically (a half-written folder is never left under its name)."""
 from __future__ import annotations
 
+import json
 import hashlib
 import os
 import shutil
@@ -81,3 +82,15 @@ def folder_fingerprint(folder: Path) -> str:
     for relative in listing(folder):
         digest.update(relative.encode() + b"\0" + file_sha256(folder / relative).encode())
     return digest.hexdigest()
+
+
+MANIFEST = "manifest.json"   # in the profile's cache: what `labkit prepare` made, and from what
+
+
+def read_manifest(settings) -> dict | None:
+    """The manifest of the last finished `labkit prepare`, or None."""
+    path = settings.profile_cache / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

@@ -52,7 +52,7 @@ def make_template(settings, scratch: Path) -> Path:
 def _same_stubs_as_the_release(c) -> None:
     """Generate with the preprocessors `labkit release` uses, so the solution stubs' checksums agree."""
     try:
-        from autograder.authoring.release import configure
+        from autograder.preprocessors.hinted_stubs import configure
     except ImportError:
         return
     configure(c)

@@ -23,7 +23,7 @@ from autograder import sandbox
 from autograder.comments import publish as comments
 from autograder.reporting import feedback, class_results as report
 from autograder.grading import gradebook, submissions as inputs, hand_grades as manual, spawn, warm, worker
-from autograder.course.records import GRADING_ERROR, REGRADE, TIMED_OUT, GradeResult, Submission
+from autograder.course.records import GRADING_ERROR, REGRADE, TIMED_OUT, GradeResult, Submission, timed_out_message
 from autograder.grading.worker import Task, file_sha256, score, zero_cells
 
 
@@ -52,14 +52,6 @@ def tools_on_path() -> None:
     here = str(Path(sys.executable).parent)
     if here not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
-
-
-def default_out(settings) -> Path:
-    return settings.root / "grading" / settings.assignment
-
-
-def timed_out_message(limit: float) -> str:
-    return f"grading this notebook took longer than {limit:.0f} s and was stopped"
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -234,7 +226,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     if settings.sandbox and not cluster:  # refuse with the cause and the fix before any student is graded
         sandbox.preflight()
     console = console or Console(stderr=False)
-    out = (Path(out) if out else default_out(settings)).resolve()  # workers run in another folder
+    out = (Path(out) if out else settings.grading_dir).resolve()  # workers run in another folder
     submissions = Path(submissions).resolve()
     out.mkdir(parents=True, exist_ok=True)
     batch = Batch(settings, out, max(1, jobs or os.cpu_count() or 1), force, verify)

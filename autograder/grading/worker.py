@@ -26,8 +26,9 @@ from autograder.comments.gather import gather as gather_comment
 from autograder.judging.forked import ForkedCall
 from autograder.reporting import feedback
 from autograder.grading import gradebook
-from autograder.judging import handover as judging, model_verdict as verification
-from autograder.course.records import ALTERED, BAD_NOTEBOOK, GRADING_ERROR, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport, GradeResult, Submission, activity_of
+from autograder.judging import cell_outputs, handover as judging, model_verdict as verification
+from autograder.course.records import ALTERED, BAD_NOTEBOOK, GRADING_ERROR, OK, WRONG_ASSIGNMENT, CellGrade, ExecutionReport, GradeResult, Submission
+from autograder.course.vocabulary import activity_of
 
 MAX_NOTEBOOK_MB = 64   # a notebook file larger than this is refused before it is parsed
 
@@ -394,7 +395,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
         verifying = (pool.submit(verification.run, lab / settings.notebook_name, settings, verifier)
                      if task.verify else None)
         outcomes, failure = judging.judge(judge_call, plan, capture, lab, settings)
-        judging.write_verdicts(autograded, outcomes, failure, judged_ids)
+        cell_outputs.write_verdicts(autograded, outcomes, failure, judged_ids)
         page = feedback.nbgrader_feedback(settings, root, submission.student)
         if verifying is not None:
             result.verify = verifying.result()

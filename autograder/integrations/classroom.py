@@ -64,7 +64,7 @@ def test_command(settings, activity: int) -> str:
 
 def workflow(settings, plan, kit: str = DEFAULT_KIT) -> dict:
     """The workflow as a dict (written as YAML)."""
-    from autograder.checks.result import ACTIVITY_TITLES
+    from autograder.course.vocabulary import ACTIVITY_TITLES
 
     minutes = math.ceil((settings.notebook_timeout + 300) / 60)
     steps = [
@@ -131,7 +131,7 @@ def listing_sha256(folder: Path) -> str:
 
 def grader_facts(settings) -> dict:
     """What the runner checks its rebuilt hidden split against (names only: no image leaks)."""
-    from autograder.authoring.prepare import read_manifest
+    from autograder.data.layout import read_manifest
 
     manifest = read_manifest(settings) or {}
     if not manifest.get("class_names") or not settings.hidden_test_dir.is_dir():
@@ -195,7 +195,8 @@ def grader_data(settings, folder: str | Path = ".", facts_file: str | Path = GRA
     the repository's pretrained base as the reference that the saved model's base must equal."""
     from autograder.data import layout
     from autograder.data.bases import load_base, weights_checksum
-    from autograder.authoring.prepare import MANIFEST, profile_module
+    from autograder.authoring.prepare import profile_module
+    from autograder.data.layout import MANIFEST
 
     facts = json.loads(Path(facts_file).read_text())
     module = profile_module(settings)

@@ -106,7 +106,7 @@ def _tree(folder: Path, prefix: str) -> list[tuple[Path, str]]:
 def bundle_files(settings) -> list[tuple[Path, str]]:
     """(file on disk, name in the zip) for everything but the generated texts."""
     from autograder.course.config import REPO_ROOT
-    from autograder.authoring.prepare import MANIFEST
+    from autograder.data.layout import MANIFEST
 
     source = settings.source_dir
     train, base, lab = source / settings.train_dir, source / settings.base_model_file, source / "lab_settings.json"
@@ -234,7 +234,7 @@ def run_pytest(notebook: Path, config_file: Path, plan_file: Path, report: Path,
 def results_json(report: dict, settings, plan, seconds: float, note: str = "",
                  visibility: str = VISIBLE) -> dict:
     """Gradescope's results.json from the pytest path's --grading-json report."""
-    from autograder.checks.result import ACTIVITY_TITLES
+    from autograder.course.vocabulary import ACTIVITY_TITLES
 
     tests, counters = [], {}
     for test in report.get("tests", []):

@@ -9,19 +9,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from autograder.course.plan import judged_outside
 from autograder.course.records import CellGrade, GradeResult
 from autograder.checks import capture as handoff_capture
 from autograder.judging import judge as handoff_judge
 from autograder.judging import safe_copy
 
 JUDGE_TARGET = "autograder.judging.judge:judge"
-
-
-def judged_outside(prop) -> bool:
-    """The judge decides the grade cells made of the kit's checks. A test cell an instructor wrote
-    with plain asserts on the student's own functions reads values that cannot be handed over
-    without running the student's code in the grader, so nbgrader scores it in the kernel."""
-    return bool(prop.checks) and not prop.outside_kernel
 
 
 def capture_names(plan) -> dict[str, list[str]]:
@@ -71,40 +65,6 @@ def judge(call, plan, capture: Path, lab: Path, settings) -> tuple[dict, str]:
         return {}, f"the judging process {failure}"
     except Exception as error:  # the judge's own failure: reported, never fatal for the batch
         return {}, f"{type(error).__name__}: {error}"
-
-
-def verdict_outputs(outcome: dict | None, failure: str):
-    """What a judged grade cell shows in the graded notebook: the check's line, or its failure."""
-    from nbformat.notebooknode import NotebookNode
-
-    from autograder.preprocessors.limited_execute import error_output
-
-    outcome = outcome or {"passed": False, "message": f"GradingError: could not be judged ({failure})",
-                          "output": ""}
-    shown = ([NotebookNode(output_type="stream", name="stdout", text=outcome["output"])]
-             if outcome.get("output") else [])
-    if outcome.get("passed"):
-        return shown
-    message = outcome.get("message", "")
-    name, _, rest = message.partition(": ")
-    ename, evalue = (name, rest) if name.isidentifier() else ("CheckFailed", message)
-    return [*shown, error_output(ename, evalue)]
-
-
-def write_verdicts(notebook_path: Path, outcomes: dict, failure: str, judged_ids: set[str]) -> None:
-    """Put the judge's outcome into each judged grade cell of the graded notebook (whose kernel ran a
-    stand-in there), so that the feedback shows what decided the points."""
-    import nbformat
-
-    notebook = nbformat.read(notebook_path, as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id in judged_ids and cell.get("outputs"):
-            cell.outputs = verdict_outputs(outcomes.get(grade_id), failure)
-    mode = notebook_path.stat().st_mode
-    notebook_path.chmod(mode | 0o200)  # nbgrader leaves it read-only (444): only root could write it
-    nbformat.write(notebook, notebook_path)
-    notebook_path.chmod(mode)
 
 
 def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str]) -> bool:

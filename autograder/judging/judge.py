@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from autograder.integrations.pytest.run import Outcome
+from autograder.course.records import Outcome
 from autograder.judging import rebuild
 
 NOT_REACHED = ("expected this check to run when the notebook was graded, found that the notebook "
@@ -45,7 +45,7 @@ def lab_folder(settings, saved_model: Path | None, target: Path, fallback: Path 
 
 
 def _label(activity: int) -> str:
-    from autograder.checks.result import activity_label
+    from autograder.course.vocabulary import activity_label
 
     return activity_label(activity)
 
@@ -117,7 +117,7 @@ def judge(plan_dict: dict, capture_root: str, lab: str) -> dict:
     root = Path(capture_root)
     loaded_at = next((p.grade_id for p in plan.properties if "dataset_loaded" in p.checks), None)
     reference = rebuild.Reference(Path(lab), capture_root=root, loaded_at=loaded_at)
-    from autograder.judging.handover import judged_outside
+    from autograder.course.plan import judged_outside
 
     return {prop.grade_id: judge_cell(prop, root, reference).to_dict()
             for prop in plan.properties if judged_outside(prop)}

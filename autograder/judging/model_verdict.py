@@ -26,7 +26,7 @@ def run(autograded_notebook: Path, settings, verifier=None) -> dict:
     status: "verified" or "failed" (the student's model), "unavailable" or "error" (the grader's side:
     no effect on points)."""
     try:
-        from autograder.judging.saved_model import verify_in_subprocess
+        from autograder.checks.verifier import verify_in_subprocess
     except ImportError as error:
         return {"status": "unavailable", "ok": None, "error": f"verifier not available ({error})"}
     if not settings.hidden_test_dir.is_dir():

@@ -3,7 +3,7 @@ weights compared exactly with the pretrained reference.
 
     python -m autograder.judging.saved_model MODEL_PATH [--json] [--config COURSE_CONFIG]
 
-Run in a fresh Python process (see `verify_in_subprocess`), so nothing in a student's kernel can
+Run in a fresh Python process (see `autograder.checks.verifier`), so nothing in a student's kernel can
 change the outcome. Exit status 0 when the model passes, 1 when it does not.
 """
 from __future__ import annotations
@@ -11,32 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder.checks.verifier import not_verified
+from autograder.course.records import VerifyResult
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """What the verification found; JSON-able through `to_dict()`."""
-
-    ok: bool
-    accuracy: float | None
-    threshold: float
-    base_matches_reference: bool | None
-    classes: list = field(default_factory=list)
-    error: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "VerifyResult":
-        names = cls.__dataclass_fields__
-        return cls(**{key: value for key, value in values.items() if key in names})
 
 
 class VerifyError(Exception):
@@ -44,7 +25,7 @@ class VerifyError(Exception):
 
 
 def _manifest(settings) -> dict:
-    from autograder.authoring.prepare import read_manifest
+    from autograder.data.layout import read_manifest
 
     return read_manifest(settings) or {}
 
@@ -153,36 +134,6 @@ def verify(model_path, settings=None) -> VerifyResult:
         return VerifyResult(False, None, threshold, None, classes,
                             f"verification failed: {type(error).__name__}: {str(error)[:300]}")
     return VerifyResult(accuracy >= threshold and matches, accuracy, threshold, matches, classes, None)
-
-
-def not_verified(settings, error: str) -> VerifyResult:
-    """The result when the verification process itself failed (timed out, crashed)."""
-    return VerifyResult(False, None, settings.accuracy_threshold, None, [], error)
-
-
-def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyResult:
-    """Run `python -m autograder.judging.saved_model` in a fresh process and return its result."""
-    from autograder.course import config
-
-    settings = settings or config.load()
-    command = [sys.executable, "-m", "autograder.judging.saved_model", str(Path(path).resolve()), "--json",
-               "--config", str(settings.config_file)]
-    # the child reads the same cache as `settings`, whatever the environment says
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
-           "LABKIT_CACHE": str(settings.cache_dir)}
-    try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
-                             stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return not_verified(settings, f"verification timed out after {timeout:g} s")
-    for line in reversed(run.stdout.splitlines()):
-        if line.startswith("{"):
-            try:
-                return VerifyResult.from_dict(json.loads(line))
-            except (ValueError, TypeError):
-                break
-    tail = " | ".join(run.stderr.strip().splitlines()[-3:])
-    return not_verified(settings, f"verification process ended with status {run.returncode}: {tail[:500]}")
 
 
 class ForkedVerifier:

@@ -6,6 +6,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from autograder.course.files import atomic_path
 from autograder.course.records import ALTERED, CellGrade, GradeResult
 
 
@@ -53,13 +54,11 @@ def write_csv(results: list[GradeResult], settings, path: Path) -> Path:
     """grades.csv: one row per student, written atomically."""
     columns = ["student", *activity_columns(settings), "total", "percent", "letter", "status",
                "verified", "accuracy", "sandbox", "lost", "message"]
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", newline="") as handle:
+    with atomic_path(path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for result in sorted(results, key=lambda r: r.student):
             writer.writerow(row(result, settings))
-    partial.replace(path)
     return path
 
 
@@ -124,8 +123,7 @@ def plot(results: list[GradeResult], settings, path: Path) -> Path:
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students
     figure.suptitle(f"{settings.assignment}: {len(results)} submissions")
     figure.tight_layout()
-    partial = path.with_name("partial-" + path.name)
-    figure.savefig(partial, dpi=100)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, dpi=100)
     plt.close(figure)
-    partial.replace(path)
     return path

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.course.files import write_text_atomic
 from autograder.reporting import reproduced
-from autograder.course.records import ALTERED, REGRADE, KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, CellGrade, GradeResult, activity_of
+from autograder.course.records import ALTERED, REGRADE, KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, CellGrade, GradeResult
+from autograder.course.vocabulary import activity_of
 
 
 def activity_at(notebook_path: str, index: int | None) -> int | None:
@@ -122,9 +124,6 @@ def write(result: GradeResult, settings, out: Path, page: str | None = None,
     summary = summary_html(result, settings) + reproduced.section_html(result, submitted)
     page = insert_summary(page or standalone_page(result, settings, summary), summary)
     target = out / "feedback" / result.student / settings.assignment / f"{settings.assignment}.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(target)
+    write_text_atomic(target, page)
     result.feedback_html = str(target)
     return target

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course.records import GradeResult, activity_of
+from autograder.course.records import GradeResult
+from autograder.course.vocabulary import activity_of
 
 ACTIVITIES = (8, 10)
 LABELS = ("training", "validation")

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
+from autograder.course.files import write_text_atomic
 
 
 def spec() -> dict:
@@ -63,8 +63,5 @@ def _write(target: Path, text: str) -> Path:
             return target
     except OSError:
         pass
-    target.mkdir(parents=True, exist_ok=True)
-    partial = target / f".kernel.json.{os.getpid()}"
-    partial.write_text(text)
-    os.replace(partial, path)
+    write_text_atomic(path, text)
     return target

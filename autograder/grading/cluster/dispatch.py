@@ -122,7 +122,7 @@ def finish(batch, future, submission: Submission) -> GradeResult:
             setattr(result, name, moved(getattr(result, name), answer["out_dir"], batch.out))
         return result
     if answer["timed_out"]:
-        from autograder.grading.runner import timed_out_message
+        from autograder.course.records import timed_out_message
 
         return batch.stand_in(submission, TIMED_OUT, timed_out_message(answer["limit"]))
     return batch.stand_in(submission, GRADING_ERROR, f"the grading process failed ({answer['log_tail']})")

@@ -19,24 +19,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder.course.files import write_json_atomic
 from autograder.course.files import file_sha256
-from autograder.course.plan import GradedProperty, Plan
+from autograder.course.records import Outcome
+from autograder.course.plan import GradedProperty, Plan, judged_outside
 
 PROBE_MARK = "# graded at this place: "
 CACHE_VERSION = 3   # 2: outcomes judged outside the kernel; 3: and their output is the judge's
-
-
-@dataclass
-class Outcome:
-    """One grade cell's result: passed or not, the student-facing message, what it printed."""
-
-    grade_id: str
-    passed: bool
-    message: str = ""
-    output: str = ""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -130,7 +119,7 @@ def outcome_of(cell, noise_pattern: str) -> Outcome:
 
 
 def missing(prop: GradedProperty) -> Outcome:
-    from autograder.checks.result import activity_label
+    from autograder.course.vocabulary import activity_label
 
     return Outcome(prop.grade_id, False,
                    f"{activity_label(prop.activity)}: expected the graded cell '{prop.grade_id}' in the "
@@ -142,7 +131,7 @@ def not_run(prop: GradedProperty, why: str) -> Outcome:
     return Outcome(prop.grade_id, False, why)
 
 
-def judged_outside(plan: Plan, working_copy: Path, scratch: Path, settings,
+def judge_outside_kernel(plan: Plan, working_copy: Path, scratch: Path, settings,
                    notebook_folder: Path) -> tuple[dict, Path]:
     """(grade_id -> Outcome dict, lab folder): every in-kernel grade cell judged in a new process
     from what the ended kernel left in `working_copy` (see autograder.judging); the released files
@@ -161,7 +150,7 @@ def judged_outside(plan: Plan, working_copy: Path, scratch: Path, settings,
     if run.returncode != 0 or not out.is_file():
         tail = " | ".join(run.stderr.strip().splitlines()[-2:])[:300]
         return {p.grade_id: not_run(p, f"could not be judged outside the notebook ({tail})").to_dict()
-                for p in plan.properties if judging.judged_outside(p)}, lab
+                for p in plan.properties if judged_outside(p)}, lab
     return json.loads(out.read_text()), lab
 
 
@@ -244,7 +233,7 @@ def grade(notebook_path: str | Path, plan: Plan, settings) -> Graded:
         executor.preprocess(runnable, {"metadata": {"path": str(work)}})
         graded.execution = (json.loads(report_path.read_text()) if report_path.is_file()
                             else ExecutionReport(status="grading error").to_dict())
-        judged, lab = judged_outside(plan, work, scratch, settings, path.parent)
+        judged, lab = judge_outside_kernel(plan, work, scratch, settings, path.parent)
         cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in runnable.cells
                  if cell.cell_type == "code"}
         for prop in plan.properties:
@@ -276,8 +265,5 @@ def cached_grade(notebook_path: str | Path, plan: Plan, settings, cache: str | P
             pass
     graded = grade(path, plan, settings)
     if cache:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f".{cache.name}.partial-{os.getpid()}")
-        partial.write_text(json.dumps(graded.to_dict(), indent=1))
-        os.replace(partial, cache)
+        write_json_atomic(cache, graded.to_dict(), indent=1)
     return graded

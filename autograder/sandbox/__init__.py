@@ -14,9 +14,11 @@ machine allows, a cgroup memory limit. One module per job:
     uids         one unprivileged uid per running kernel (when the grader is root)
     cgroups      process and memory limits by cgroup, where the machine allows
     preflight    start a tiny sandbox once; refuse with the cause and the fix if it fails
-    execute      nbgrader's Execute preprocessor, starting the sandboxed kernel
-    outside      the hidden-split check, which needs what the sandbox hides, run by the grader
-    check        `labkit sandbox-check`: what a sandboxed kernel can and cannot reach
+    watcher      the kernel's processes, found by the run's mark, watched for memory, killed together
+    reach        run inside a sandboxed kernel: what it can reach (for `labkit sandbox-check`)
+
+nbgrader's Execute preprocessor that starts this kernel is `autograder.preprocessors.sandboxed_execute`;
+`labkit sandbox-check` is `autograder.grading.sandbox_check`.
 """
 from __future__ import annotations
 

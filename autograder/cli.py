@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from autograder.course import config
 from autograder.data.folder import FolderError
@@ -76,6 +77,19 @@ def _check(args) -> int:
     return run(args.notebook, timeout=args.timeout)
 
 
+def _gradescope_bundle(args) -> int:
+    from autograder.integrations.gradescope import BundleError, build_bundle
+
+    settings = config.load(args.config)
+    out = Path(args.out) if args.out else settings.root / "grading" / "autograder.zip"
+    try:
+        build_bundle(settings, out)
+    except BundleError as error:
+        print(f"labkit gradescope-bundle: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _add_assignment_commands(commands) -> None:
     """sync-points, release, solutions and check: the notebook's own commands."""
     sync = commands.add_parser("sync-points", help="set the grade cells' points from POINTS in course_config.py")
@@ -112,9 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     from autograder.comments import listing
 
     listing.register(commands)
-    from autograder.integrations import classroom, gradescope
+    from autograder.integrations import classroom
 
-    gradescope.register(commands)
+    bundle = commands.add_parser("gradescope-bundle", help="build the Gradescope autograder zip")
+    bundle.add_argument("--out", default=None,
+                        help="where to write the zip (default: grading/autograder.zip; it holds the "
+                             "hidden test split, keep it private)")
+    bundle.set_defaults(run=_gradescope_bundle)
     classroom.register(commands)
     from autograder.grading import sandbox_check as check
 

@@ -1,25 +1,99 @@
-"""`labkit`: the kit's one console script."""
+"""`labkit`: the kit's one console script.
+
+Every subcommand is one row of COMMANDS (name, help, arguments, handler); the handlers import their
+rooms only when they run, so `labkit -h` stays quick.
+
+Exit status, the same for every subcommand:
+  0    OK           done, and every check it ran passed
+  1    FELL_SHORT   the request was sound but the work fell short: a check said no (check, compare,
+                    sync-points --check, sandbox-check), or the work could not be done with what is
+                    here: data not fetched or unreadable (FetchError, FolderError), no sandbox
+                    (SandboxUnavailable), course files that nbgrader or the bundle cannot use or that
+                    are not prepared yet (ReleaseError, TemplateError, BundleError, ClassroomError),
+                    no graded comments for `comments` to list
+  2    BAD_REQUEST  the request is wrong and nothing was done: the command line (argparse's own
+                    status), course_config.py (ConfigError), grade's SUBMISSIONS (InputError) and
+                    --cluster (ClusterError)
+  130  INTERRUPTED  Ctrl-C (128 + SIGINT, as shells report it); `grade` resumes where it stopped
+Errors of these kinds print one line, `labkit <command>: <message>`, on stderr; any other error is a
+bug and shows Python's traceback."""
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 from autograder.course import config
-from autograder.data.folder import FolderError
-from autograder.data.fetch import FetchError
-from autograder.sandbox import SandboxUnavailable
+
+# 2 is what argparse exits with for a bad command line, so it stands for every request refused
+# before any work; 130 is what a shell shows for a process ended by Ctrl-C.
+OK, FELL_SHORT, BAD_REQUEST, INTERRUPTED = 0, 1, 2, 130
 
 
-def _prepare(args) -> int:
+def error_kinds() -> tuple[tuple[type[Exception], int, str], ...]:
+    """(error kind, exit status, label before its message); the first kind that matches decides.
+    Imported only once a command has failed: some of these modules import nbgrader."""
+    from autograder.authoring.release import ReleaseError
+    from autograder.data.fetch import FetchError
+    from autograder.data.folder import FolderError
+    from autograder.grading.cluster.named import ClusterError
+    from autograder.grading.gradebook import TemplateError
+    from autograder.grading.submissions import InputError
+    from autograder.integrations.classroom import ClassroomError
+    from autograder.integrations.gradescope.bundle import BundleError
+    from autograder.sandbox import SandboxUnavailable
+
+    return ((config.ConfigError, BAD_REQUEST, "configuration error: "), (InputError, BAD_REQUEST, ""),
+            (ClusterError, BAD_REQUEST, ""), (FetchError, FELL_SHORT, ""), (FolderError, FELL_SHORT, ""),
+            (SandboxUnavailable, FELL_SHORT, ""), (ReleaseError, FELL_SHORT, ""), (TemplateError, FELL_SHORT, ""),
+            (BundleError, FELL_SHORT, ""), (ClassroomError, FELL_SHORT, ""))
+
+
+@dataclass(frozen=True)
+class Argument:
+    flags: tuple[str, ...]
+    options: dict
+
+
+def arg(*flags: str, **options) -> Argument:
+    """One argument, spelled as for argparse's add_argument."""
+    return Argument(flags, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand. Its handler returns True when the work passed, False when it fell short, and
+    raises one of error_kinds() when it cannot be done."""
+
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace], bool]
+    arguments: tuple[Argument, ...] = ()
+    description: str | None = None
+    on_interrupt: str = ""     # what an interrupted run leaves behind, if it is worth saying
+
+
+# --- handlers: each loads the settings and calls its room ------------------------------------------
+
+def _prepare(args) -> bool:
     from autograder.authoring.prepare import prepare
 
     prepare(config.load(args.config), force=args.force)
-    return 0
+    return True
 
 
-def _compare(args) -> int:
-    from autograder.authoring.prepare import prepare
+def _fetch(args) -> bool:
+    from autograder.data.fetch import fetch
+
+    fetch(config.load(args.config))
+    return True
+
+
+def _compare(args) -> bool:
     from autograder.authoring.compare import compare
+    from autograder.authoring.prepare import prepare
 
     settings = config.load(args.config)
     prepare(settings)
@@ -27,17 +101,10 @@ def _compare(args) -> int:
     print(f"compare: on {result['hidden_images']} hidden images, after {result['epochs']} epochs on "
           f"{result['train_images']} training images: transfer {result['transfer']:.3f}, "
           f"from scratch {result['scratch']:.3f}")
-    return 0 if result["transfer"] > result["scratch"] else 1
+    return result["transfer"] > result["scratch"]
 
 
-def _fetch(args) -> int:
-    from autograder.data.fetch import fetch
-
-    fetch(config.load(args.config))
-    return 0
-
-
-def _sync_points(args) -> int:
+def _sync_points(args) -> bool:
     from autograder.course.vocabulary import sync_points_file
 
     settings = config.load(args.config)
@@ -47,91 +114,167 @@ def _sync_points(args) -> int:
         print(f"sync-points: {line}")
     if args.check:
         print("sync-points: notebook and course_config.py " + ("differ" if changes else "agree"))
-        return 1 if changes else 0
+        return not changes
     print(f"sync-points: {len(changes)} grade cell(s) updated in {path.name}")
-    return 0
+    return True
 
 
-def _release(args) -> int:
-    from autograder.authoring.release import ReleaseError, release
+def _release(args) -> bool:
+    from autograder.authoring.release import release
 
-    try:
-        release(config.load(args.config), clean=args.clean)
-    except ReleaseError as error:
-        print(f"labkit: {error}", file=sys.stderr)
-        return 1
-    return 0
+    release(config.load(args.config), clean=args.clean)
+    return True
 
 
-def _solutions(args) -> int:
+def _solutions(args) -> bool:
     from autograder.authoring.solutions import build
 
     build(config.load(args.config), run=not args.no_run)
-    return 0
+    return True
 
 
-def _check(args) -> int:
+def _check(args) -> bool:
     from autograder.authoring.selfcheck import run
 
-    return run(args.notebook, timeout=args.timeout)
+    return run(args.notebook, timeout=args.timeout) == 0
 
 
-def _add_assignment_commands(commands) -> None:
-    """sync-points, release, solutions and check: the notebook's own commands."""
-    sync = commands.add_parser("sync-points", help="set the grade cells' points from POINTS in course_config.py")
-    sync.add_argument("--check", action="store_true", help="only report; exit 1 if they differ")
-    sync.set_defaults(run=_sync_points)
-    release = commands.add_parser("release", help="generate release/<assignment>/ with nbgrader")
-    release.add_argument("--clean", action="store_true",
-                         help="first delete files that running the source notebook left next to it")
-    release.set_defaults(run=_release)
-    solutions = commands.add_parser("solutions", help="write and execute solutions/<assignment>/<assignment>.ipynb")
-    solutions.add_argument("--no-run", action="store_true", help="write the notebook without executing it")
-    solutions.set_defaults(run=_solutions)
-    check = commands.add_parser("check", help="run a notebook and show a table of the checks, one row per activity")
-    check.add_argument("notebook", help="the notebook to check (it runs in its own folder)")
-    check.add_argument("--timeout", type=int, default=300, help="seconds allowed per cell")
-    check.set_defaults(run=_check)
+def _grade(args) -> bool:
+    from rich.console import Console
+
+    from autograder.grading.runner import grade_class
+    from autograder.reporting import class_results as report
+
+    settings, console = config.load(args.config), Console()
+    batch = grade_class(settings, args.submissions, out=args.out, jobs=args.jobs, force=args.force,
+                        verify=not args.no_verify, progress=not args.quiet, console=console,
+                        cluster=args.cluster, course_files=args.course_files)
+    for table in report.class_tables(batch.results, settings):
+        console.print(table)
+    console.print(f"grades: {batch.csv}\nfeedback: {batch.out / 'feedback'}\nplot: {batch.plot}\n"
+                  f"gradebook: {batch.out / 'gradebook.db'}  ({len(batch.graded)} graded, "
+                  f"{len(batch.skipped)} already done, {batch.seconds:.0f} s)")
+    return True
+
+
+def _demo(args) -> bool:
+    from autograder.demo.run import run_demo
+
+    return run_demo(config.load(args.config), jobs=args.jobs, out=args.out) == 0
+
+
+def _comments(args) -> bool:
+    from autograder.comments.listing import show
+
+    return show(config.load(args.config), out=args.out, full=args.full, only=args.only)
+
+
+def _gradescope_bundle(args) -> bool:
+    from autograder.integrations.gradescope import build_bundle
+
+    settings = config.load(args.config)
+    build_bundle(settings, Path(args.out) if args.out else settings.root / "grading" / "autograder.zip")
+    return True
+
+
+def _classroom(args) -> bool:
+    from autograder.integrations.classroom import write
+
+    settings = config.load(args.config)
+    kit = {} if args.kit is None else {"kit": args.kit}     # None: the kit's own default requirement
+    write(settings, Path(args.out) if args.out else settings.root / "classroom", **kit)
+    return True
+
+
+def _sandbox_check(args) -> bool:
+    from autograder.grading.sandbox_check import show
+
+    return show(config.load(args.config), bwrap=args.bwrap)
+
+
+COMMANDS = (
+    Command("prepare", "make the training folder, hidden split and pretrained base", _prepare,
+            (arg("--force", action="store_true", help="redo even if everything is current"),)),
+    Command("fetch", "download the profile's data and weights once into the cache", _fetch),
+    Command("compare", "hidden-split accuracy: transfer vs. the same model from scratch", _compare),
+    Command("sync-points", "set the grade cells' points from POINTS in course_config.py", _sync_points,
+            (arg("--check", action="store_true", help="only report; exit 1 if they differ"),)),
+    Command("release", "generate release/<assignment>/ with nbgrader", _release,
+            (arg("--clean", action="store_true",
+                 help="first delete files that running the source notebook left next to it"),)),
+    Command("solutions", "write and execute solutions/<assignment>/<assignment>.ipynb", _solutions,
+            (arg("--no-run", action="store_true", help="write the notebook without executing it"),)),
+    Command("check", "run a notebook and show a table of the checks, one row per activity", _check,
+            (arg("notebook", help="the notebook to check (it runs in its own folder)"),
+             arg("--timeout", type=int, default=300, help="seconds allowed per cell"))),
+    Command("grade", "grade a class's submissions in parallel, with limits, feedback and letter grades", _grade,
+            (arg("submissions", metavar="SUBMISSIONS"),
+             arg("--jobs", "-j", type=int, default=None, help="parallel workers (default: cores)"),
+             arg("--force", action="store_true", help="regrade students that are already finished"),
+             arg("--out", default=None, help="output folder (default: grading/<assignment>/)"),
+             arg("--no-verify", action="store_true", help="skip checking saved models outside the kernel"),
+             arg("--quiet", action="store_true", help="no progress bar"),
+             arg("--cluster", metavar="ADDRESS|NAME", default=None,
+                 help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or a name from "
+                      "CLUSTERS in course_config.py (local, slurm, pbs, gateway); see docs/cluster/"),
+             arg("--course-files", choices=config.COURSE_FILES, default=None,
+                 help="with --cluster: workers read the course from the shared filesystem (paths), or "
+                      "get it as one hashed bundle (default for an address and gateway)")),
+            description="SUBMISSIONS: nbgrader's submitted/<student>/<assignment>/<notebook>.ipynb folders, "
+                        "a folder of <student>.ipynb files, or a zip of either.",
+            on_interrupt="finished students are saved, run the same command again to resume."),
+    Command("demo", "the assignment's whole life on the configured profile", _demo,
+            (arg("--jobs", "-j", type=int, default=2, help="parallel workers (default: 2)"),
+             arg("--out", default=None, help="output folder (default: demo_output/)"))),
+    Command("comments", "activity 13: the comments sorted by the suggested score, with each student's results "
+            "beside the text", _comments,
+            (arg("--out", default=None, help="the grading output folder (default: grading/<assignment>/)"),
+             arg("--only", choices=("all", "clear", "read"), default="all",
+                 help="only the clear cases, or only those to read"),
+             arg("--full", action="store_true", help="whole comments, not their first words"))),
+    Command("gradescope-bundle", "build the Gradescope autograder zip", _gradescope_bundle,
+            (arg("--out", default=None, help="where to write the zip (default: grading/autograder.zip; it holds "
+                 "the hidden test split, keep it private)"),)),
+    Command("classroom", "write the GitHub Classroom autograding workflow", _classroom,
+            (arg("--out", default=None, help="output folder (default: classroom/ in the course)"),
+             arg("--kit", default=None, help="pip requirement that installs this kit on the runner"))),
+    Command("sandbox-check", "start one sandboxed grading kernel and show what it can and cannot reach (exit 1 "
+            "if something must not be reachable)", _sandbox_check,
+            (arg("--bwrap", default="bwrap", help="the bubblewrap executable (default: bwrap)"),)),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
+    parser = argparse.ArgumentParser(prog="labkit", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="course_config.py to use (default: $LABKIT_CONFIG or the repository's)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    prepare = commands.add_parser("prepare", help="make the training folder, hidden split and pretrained base")
-    prepare.add_argument("--force", action="store_true", help="redo even if everything is current")
-    prepare.set_defaults(run=_prepare)
-    fetch = commands.add_parser("fetch", help="download the profile's data and weights once into the cache")
-    fetch.set_defaults(run=_fetch)
-    compare = commands.add_parser("compare", help="hidden-split accuracy: transfer vs. the same model from scratch")
-    compare.set_defaults(run=_compare)
-    _add_assignment_commands(commands)
-    from autograder.grading.commands import register as register_grading
-
-    register_grading(commands)
-    from autograder.comments import listing
-
-    listing.register(commands)
-    from autograder.integrations import classroom, gradescope
-
-    gradescope.register(commands)
-    classroom.register(commands)
-    from autograder.grading import sandbox_check as check
-
-    check.register(commands)
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        sub = subcommands.add_parser(command.name, help=command.help, description=command.description)
+        for argument in command.arguments:
+            sub.add_argument(*argument.flags, **argument.options)
+        sub.set_defaults(command_row=command)
     return parser
+
+
+def exit_status(command: Command, args: argparse.Namespace) -> int:
+    """Run one command; say on stderr why it stopped, if it did, and return its exit status."""
+    try:
+        return OK if command.run(args) else FELL_SHORT
+    except KeyboardInterrupt:
+        print(f"labkit {command.name}: interrupted" + (f"; {command.on_interrupt}" if command.on_interrupt
+                                                       else "."), file=sys.stderr)
+        return INTERRUPTED
+    except Exception as error:
+        for kind, status, label in error_kinds():
+            if isinstance(error, kind):
+                print(f"labkit {command.name}: {label}{error}", file=sys.stderr)
+                return status
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except config.ConfigError as error:
-        print(f"labkit: configuration error: {error}", file=sys.stderr)
-        return 2
-    except (FetchError, FolderError, SandboxUnavailable) as error:
-        print(f"labkit: {error}", file=sys.stderr)
-        return 1
+    return exit_status(args.command_row, args)
 
 
 if __name__ == "__main__":

@@ -3,11 +3,9 @@ student's facts beside the text, the clear cases first (confirm them quickly), t
 read. Read from a grading run's state files; the suggestion is never a grade."""
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from autograder.course import config
 from autograder.comments import assess as assessing
 from autograder.comments import publish
 
@@ -73,26 +71,15 @@ def table(results, settings, full: bool = False, only: str = "all"):
     return Group(summary, *panels)
 
 
-def _comments(args) -> int:
+def show(settings, out: Path | None = None, full: bool = False, only: str = "all") -> bool:
+    """Print the class's comments from the grading run in `out` (default: the course's grading
+    folder); False when it holds no graded comments."""
     from rich.console import Console
 
-
-    settings = config.load(args.config)
-    out = Path(args.out) if args.out else settings.grading_dir
+    out = Path(out) if out else settings.grading_dir
     results = results_in(out)
     if not any(r.comment for r in results):
         print(f"labkit comments: no graded comments in {out}; run `labkit grade` first (or pass --out)")
-        return 1
-    Console().print(table(results, settings, full=args.full, only=args.only))
-    return 0
-
-
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add `comments` to labkit's subcommands."""
-    listing = commands.add_parser("comments", help="activity 13: the comments sorted by the suggested score, "
-                                  "with each student's results beside the text")
-    listing.add_argument("--out", default=None, help="the grading output folder (default: grading/<assignment>/)")
-    listing.add_argument("--only", choices=("all", "clear", "read"), default="all",
-                         help="only the clear cases, or only those to read")
-    listing.add_argument("--full", action="store_true", help="whole comments, not their first words")
-    listing.set_defaults(run=_comments)
+        return False
+    Console().print(table(results, settings, full=full, only=only))
+    return True

@@ -1,7 +1,8 @@
 """`labkit sandbox-check`: start one sandboxed kernel the way grading does and show what it reaches.
 
-Exit status 0 when everything that must be out of reach is, 1 when something is reachable (or the
-kernel cannot work in its folder), 2 when the sandbox cannot start here (the refusal says why)."""
+`show` says whether everything that must be out of reach is; something reachable (or a kernel that
+cannot work in its folder) is a sandbox that does not hold, and a sandbox that cannot start here
+raises SandboxUnavailable, whose message says why (autograder.cli turns both into exit status 1)."""
 from __future__ import annotations
 
 import contextlib
@@ -184,32 +185,20 @@ def table(rows: list[Row]):
     return out
 
 
-def _command(args) -> int:
+def show(settings, bwrap: str = "bwrap") -> bool:
+    """Print the table of what a sandboxed kernel reaches; True when the sandbox holds. Raises
+    SandboxUnavailable (with the cause and the fix) when it cannot start here."""
     from rich.console import Console
 
-    from autograder.course import config
-    from autograder.sandbox import SandboxUnavailable, preflight
+    from autograder.sandbox import preflight
 
-    settings = config.load(args.config)
     console = Console()
     if not settings.sandbox:
         console.print("[yellow]SANDBOX = False in course_config.py: grading kernels are NOT sandboxed. "
                       "Below is what they would get with SANDBOX = True.[/]")
-    try:
-        preflight(args.bwrap)
-    except SandboxUnavailable as error:
-        console.print(f"[red]labkit sandbox-check: {error}[/]")
-        return 2
-    rows = check(settings, bwrap=args.bwrap)
+    preflight(bwrap)
+    rows = check(settings, bwrap=bwrap)
     console.print(table(rows))
     bad = [row.what for row in rows if not row.ok]
     console.print(f"[red]reachable: {', '.join(bad)}[/]" if bad else "[green]the sandbox holds[/]")
-    return 1 if bad else 0
-
-
-def register(commands) -> None:
-    """Add `sandbox-check` to labkit's subcommands."""
-    parser = commands.add_parser("sandbox-check", help="start one sandboxed grading kernel and show what it "
-                                 "can and cannot reach (exit 1 if something must not be reachable)")
-    parser.add_argument("--bwrap", default="bwrap", help="the bubblewrap executable (default: bwrap)")
-    parser.set_defaults(run=_command)
+    return not bad

@@ -238,26 +238,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def register(commands) -> None:
-    """Add `classroom` to labkit's subcommands."""
-    classroom = commands.add_parser("classroom", help="write the GitHub Classroom autograding workflow")
-    classroom.add_argument("--out", default=None, help="output folder (default: classroom/ in the course)")
-    classroom.add_argument("--kit", default=DEFAULT_KIT,
-                           help="pip requirement that installs this kit on the runner")
-    classroom.set_defaults(run=_classroom_command)
-
-
-def _classroom_command(args) -> int:
-    from autograder.course import config
-
-    settings = config.load(args.config)
-    try:
-        write(settings, Path(args.out) if args.out else settings.root / "classroom", kit=args.kit)
-    except ClassroomError as error:
-        print(f"labkit classroom: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
 if __name__ == "__main__":
     sys.exit(main())

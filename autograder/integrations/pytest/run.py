@@ -198,7 +198,7 @@ def _executor(settings, report_path: Path, plan: Plan, capture_store: Path):
 
 def read_submission(path: Path):
     """The submitted notebook, or the reason it cannot be graded (same wording as the batch grader)."""
-    from autograder.grading.worker import SubmissionProblem, check_size, read_notebook
+    from autograder.grading.vetting import SubmissionProblem, check_size, read_notebook
 
     try:
         check_size(path)

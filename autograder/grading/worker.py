@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from autograder.course import config
+from autograder.course.files import write_json_atomic
 from autograder.course.records import ALTERED, GRADING_ERROR, OK, GradeResult, Submission
 from autograder.grading.altered_cells import cell_notes
 from autograder.grading.autograde import autograde
@@ -80,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         judge_call.close()
         if verifier is not None:
             verifier.close()
-    partial = Path(task.result_path + ".partial")
-    partial.write_text(json.dumps(result.to_dict(), indent=1))
-    os.replace(partial, task.result_path)
+    write_json_atomic(task.result_path, result.to_dict(), indent=1)   # the runner never reads half a result
     return 0
 
 

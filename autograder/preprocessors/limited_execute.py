@@ -26,6 +26,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
+from autograder.course.files import write_json_atomic
 from autograder.preprocessors.scrub import scrub
 from autograder.course.records import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, ExecutionReport
 from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
@@ -244,7 +245,4 @@ class LimitedExecute(SandboxedExecute):
     def _write_report(self) -> None:
         if not self.report_path:
             return
-        partial = f"{self.report_path}.partial"
-        with open(partial, "w") as handle:
-            json.dump(self.report.to_dict(), handle)
-        os.replace(partial, self.report_path)
+        write_json_atomic(self.report_path, self.report.to_dict())

@@ -29,11 +29,6 @@ def lay_out_course(task: Task, settings, submission: Submission) -> Path:
     return root
 
 
-# The notebook's hidden-split check; when the kit verifies saved models itself, that verification
-# decides the cells that call it (see verification.apply), so the kernel does not repeat it.
-DEFERRED_CALL = "checks.hidden_accuracy("
-
-
 def nbgrader_config(settings, root: Path, report_path: Path, defer_verification: bool = False,
                     capture: dict | None = None, capture_store: Path | None = None):
     """nbgrader's configuration for the private course: the course's own, plus the limits."""
@@ -56,7 +51,9 @@ def nbgrader_config(settings, root: Path, report_path: Path, defer_verification:
     c.LimitedExecute.memory_limit_mb = settings.memory_limit_mb
     c.LimitedExecute.output_limit_kb = settings.output_limit_kb
     c.LimitedExecute.report_path = str(report_path)
-    c.LimitedExecute.deferred_call = DEFERRED_CALL if defer_verification else ""
+    # when the kit verifies saved models itself, that verification decides the hidden-split cells
+    # (model_verdict.apply), so neither the kernel nor the grader runs their check again
+    c.LimitedExecute.defer_hidden_split = defer_verification
     c.LimitedExecute.capture = capture or {}
     c.LimitedExecute.capture_store = str(capture_store or "")
     c.LimitedExecute.judge_outside = bool(capture)   # the judge decides those cells: not run twice

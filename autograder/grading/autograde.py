@@ -1,5 +1,4 @@
-"""nbgrader's autograde of one submission, then its judgment and model verification outside the
-kernel, the gradebook and feedback they change, and the graded files copied out."""
+"""Autograde one submission: nbgrader in its private course, then the verdicts made outside the kernel."""
 from __future__ import annotations
 
 import json

@@ -8,7 +8,7 @@ import pytest
 
 from autograder.course import config
 from autograder.reporting import feedback
-from autograder.grading import submissions as inputs, worker
+from autograder.grading import scores, submissions as inputs, vetting
 from autograder.judging import model_verdict as verification
 from autograder.course.records import BAD_NOTEBOOK, MISSING_NOTEBOOK, OK, WRONG_ASSIGNMENT, CellGrade, GradeResult
 from autograder.course.vocabulary import activity_of
@@ -68,24 +68,24 @@ def test_zip_paths_must_stay_inside(tmp_path):
 def test_file_checks_name_expected_and_found(tmp_path, monkeypatch):
     empty = tmp_path / "empty.ipynb"
     empty.write_bytes(b"")
-    with pytest.raises(worker.SubmissionProblem, match="expected a notebook, found an empty file"):
-        worker.check_size(empty)
+    with pytest.raises(vetting.SubmissionProblem, match="expected a notebook, found an empty file"):
+        vetting.check_size(empty)
     big = tmp_path / "big.ipynb"
     big.write_bytes(b" " * (2 * 2**20))
-    monkeypatch.setattr(worker, "MAX_NOTEBOOK_MB", 1)
-    with pytest.raises(worker.SubmissionProblem, match="at most 1 MB, found 2 MB") as caught:
-        worker.check_size(big)
+    monkeypatch.setattr(vetting, "MAX_NOTEBOOK_MB", 1)
+    with pytest.raises(vetting.SubmissionProblem, match="at most 1 MB, found 2 MB") as caught:
+        vetting.check_size(big)
     assert caught.value.status == BAD_NOTEBOOK
-    with pytest.raises(worker.SubmissionProblem, match="valid Jupyter notebook"):
-        worker.read_notebook(big)
+    with pytest.raises(vetting.SubmissionProblem, match="valid Jupyter notebook"):
+        vetting.read_notebook(big)
     notebook = helpers.source_notebook()
-    ids = set(worker.grade_ids(notebook))
-    worker.check_assignment(notebook, ids, "lab")
-    with pytest.raises(worker.SubmissionProblem) as caught:
-        worker.check_assignment(notebook, {"z01_other"}, "lab")
+    ids = set(vetting.grade_ids(notebook))
+    vetting.check_assignment(notebook, ids, "lab")
+    with pytest.raises(vetting.SubmissionProblem) as caught:
+        vetting.check_assignment(notebook, {"z01_other"}, "lab")
     assert caught.value.status == WRONG_ASSIGNMENT
-    with pytest.raises(worker.SubmissionProblem) as caught:
-        worker.check_assignment(nbformat.v4.new_notebook(), ids, "lab")
+    with pytest.raises(vetting.SubmissionProblem) as caught:
+        vetting.check_assignment(nbformat.v4.new_notebook(), ids, "lab")
     assert caught.value.status == BAD_NOTEBOOK
 
 
@@ -95,7 +95,7 @@ def _result(settings, points_a10=8.0):
                     CellGrade("a01_import_test", 1, 1.0, 1.0, True).to_dict(),
                     CellGrade("a05_model_visible", 5, 2.0, 2.0, True).to_dict(),
                     CellGrade("a05_frozen_hidden", 5, 4.0, 4.0, True).to_dict()]
-    worker.score(result, settings)
+    scores.score(result, settings)
     return result
 
 
@@ -105,7 +105,7 @@ def test_verified_result_wins_over_the_notebook(settings):
     result.verify = {"status": "failed", "ok": False, "accuracy": 0.41, "threshold": 0.8,
                      "base_matches_reference": False, "error": None}
     assert verification.apply(result, settings) is True
-    worker.score(result, settings)
+    scores.score(result, settings)
     assert result.activity_points(10) == 0 and result.activity_points(1) == 1
     assert result.activity_points(5) == 2  # only the grader-run (hidden) check of the base is overruled
     text = " ".join(result.notes)
@@ -120,11 +120,11 @@ def test_a_missed_threshold_overrules_only_the_accuracy_check(settings):
                     CellGrade("a10_saved_model_hidden", 10, 2.0, 2.0, True).to_dict(),
                     CellGrade("a10_hidden_accuracy_hidden", 10, 3.0, 3.0, True).to_dict(),
                     CellGrade("a05_frozen_hidden", 5, 4.0, 4.0, True).to_dict()]
-    worker.score(result, settings)
+    scores.score(result, settings)
     result.verify = {"status": "failed", "ok": False, "accuracy": 0.41, "threshold": 0.8,
                      "base_matches_reference": True, "error": None}
     assert verification.apply(result, settings) is True
-    worker.score(result, settings)
+    scores.score(result, settings)
     points = {c["grade_id"]: c["points"] for c in result.cells}
     assert points == {"a10_fit_visible": 3.0, "a10_saved_model_hidden": 2.0,
                       "a10_hidden_accuracy_hidden": 0.0, "a05_frozen_hidden": 4.0}
@@ -135,7 +135,7 @@ def test_a_moved_base_overrules_only_activity_5s_check(settings):
     result = GradeResult(student="s", status=OK)
     result.cells = [CellGrade("a10_hidden_accuracy_hidden", 10, 3.0, 3.0, True).to_dict(),
                     CellGrade("a05_frozen_hidden", 5, 4.0, 4.0, True).to_dict()]
-    worker.score(result, settings)
+    scores.score(result, settings)
     result.verify = {"status": "failed", "ok": False, "accuracy": 0.9, "threshold": 0.8,
                      "base_matches_reference": False, "error": None}
     assert verification.apply(result, settings) is True
@@ -151,7 +151,7 @@ def test_a_deferred_check_keeps_its_points_only_when_verified(settings, tmp_path
     unverified = _result(settings)
     unverified.verify = verification.run(tmp_path / "graded.ipynb", settings)  # no hidden split here
     assert verification.apply(unverified, settings, deferred=True) is True
-    worker.score(unverified, settings)
+    scores.score(unverified, settings)
     assert unverified.activity_points(10) == 0 and unverified.activity_points(5) == 6
     assert "could not be verified" in " ".join(unverified.notes)
 
@@ -166,7 +166,7 @@ def test_grader_side_verification_problems_cost_nothing(settings, tmp_path):
 def test_summary_sits_on_top_and_names_activity_and_hint(settings):
     result = _result(settings, points_a10=0.0)
     result.cells[0]["error"] = "AssertionError: expected accuracy >= 0.80, found 0.41; hint: train longer"
-    worker.score(result, settings)
+    scores.score(result, settings)
     summary = feedback.summary_html(result, settings)
     assert "Activity 10" in summary and "found 0.41" in summary and "0 / 8" in summary
     page = feedback.insert_summary("<html><body class='x'><p>nbgrader</p></body></html>", summary)

@@ -20,7 +20,7 @@ from sklearn.metrics import classification_report  # noqa: E402
 from autograder import checks  # noqa: E402
 from autograder.preprocessors import scrub  # noqa: E402
 from autograder.course.records import CellGrade, GradeResult  # noqa: E402
-from autograder.grading.worker import out_of_bounds  # noqa: E402
+from autograder.grading.scores import out_of_bounds  # noqa: E402
 from autograder.course.plan import GradedProperty  # noqa: E402
 from autograder.checks import capture
 from autograder.judging import judge, rebuild, safe_copy  # noqa: E402

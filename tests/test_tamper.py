@@ -69,7 +69,7 @@ def after(grade_id: str, payload: str) -> tuple[str, str]:
 
 
 def working_copy(out: Path, student: str, settings) -> Path:
-    """Where the grader runs the student's kernel (autograder.grading.worker.lay_out_course)."""
+    """Where the grader runs the student's kernel (autograder.grading.private_course.lay_out_course)."""
     return out / ".work" / "courses" / student / "autograded" / student / settings.assignment
 
 

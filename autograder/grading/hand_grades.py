@@ -28,7 +28,7 @@ def hand_grades(db_url: str, settings, students: list[str]) -> dict[str, dict[st
 
 def apply(results: list[GradeResult], db_url: str, settings, score) -> list[GradeResult]:
     """Give each cell waiting for a hand grade the score a person gave it; rescore with `score`
-    (worker.score). Returns the results that changed."""
+    (scores.score). Returns the results that changed."""
     given = hand_grades(db_url, settings, [r.student for r in results])
     changed = []
     for result in results:

@@ -24,7 +24,8 @@ from autograder.comments import publish as comments
 from autograder.reporting import feedback, class_results as report
 from autograder.grading import gradebook, submissions as inputs, hand_grades as manual, spawn, warm, worker
 from autograder.course.records import GRADING_ERROR, REGRADE, TIMED_OUT, GradeResult, Submission, timed_out_message
-from autograder.grading.worker import Task, file_sha256, score, zero_cells
+from autograder.grading.scores import score, zero_cells
+from autograder.grading.task import Task, file_sha256
 
 
 @dataclass

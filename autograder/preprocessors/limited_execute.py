@@ -26,10 +26,12 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
+from autograder.course.files import write_json_atomic
 from autograder.preprocessors.scrub import scrub
 from autograder.course.records import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, ExecutionReport
 from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
 from autograder.sandbox.watcher import MemoryWatcher, kill_all, marked_processes, stop_marked  # noqa: F401
+from autograder.judging import hidden_split
 from autograder.judging.cell_outputs import error_output
 from autograder.preprocessors.sandboxed_execute import SandboxedExecute
 
@@ -37,8 +39,6 @@ UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
 
 
 JUDGED_NOTE = "This check is made outside the notebook by the grader, on the values the notebook left here."
-DEFERRED_NOTE = ("This check is made outside the notebook by the grader: the saved model is loaded "
-                 "in a fresh process and evaluated on the hidden test images.")
 
 
 class LimitedExecute(SandboxedExecute):
@@ -49,8 +49,9 @@ class LimitedExecute(SandboxedExecute):
     output_limit_kb = Integer(256, help="output kept per cell while it runs").tag(config=True)
     memory_poll_seconds = Float(0.05, help="how often the memory watcher looks").tag(config=True)
     report_path = Unicode("", help="where to write the ExecutionReport as JSON").tag(config=True)
-    deferred_call = Unicode("", help="a check call that the grader's own out-of-kernel verification "
-                            "decides; grade cells calling it run a stand-in instead").tag(config=True)
+    defer_hidden_split = Bool(False, help="the grader's own out-of-kernel verification of the saved model "
+                              "decides the hidden-split cells (autograder.judging.hidden_split); they run a "
+                              "stand-in instead").tag(config=True)
     capture = Dict({}, help="grade_id -> the names its checks read; before such a grade cell runs, the "
                    "kernel writes them into the capture folder for the judge outside it").tag(config=True)
     judge_outside = Bool(False, help="captured grade cells run a stand-in in the kernel: the grader's judge "
@@ -72,11 +73,11 @@ class LimitedExecute(SandboxedExecute):
         judged = cell.get("cell_type") == "code" and meta.get("grade") and meta.get("grade_id") in self.capture
         if judged:
             self._capture(cell, meta["grade_id"])
-        deferred = self.deferred_call and meta.get("grade") and self.deferred_call in cell.get("source", "")
+        deferred = self.defer_hidden_split and hidden_split.needs_outside(cell)
         if not (deferred or (judged and self.judge_outside)):
             return super().preprocess_cell(cell, resources, index)
         original = cell.source
-        cell.source = f"print({(DEFERRED_NOTE if deferred else JUDGED_NOTE)!r})"
+        cell.source = hidden_split.stand_in() if deferred else f"print({JUDGED_NOTE!r})"
         try:
             return super().preprocess_cell(cell, resources, index)
         finally:
@@ -244,7 +245,4 @@ class LimitedExecute(SandboxedExecute):
     def _write_report(self) -> None:
         if not self.report_path:
             return
-        partial = f"{self.report_path}.partial"
-        with open(partial, "w") as handle:
-            json.dump(self.report.to_dict(), handle)
-        os.replace(partial, self.report_path)
+        write_json_atomic(self.report_path, self.report.to_dict())

@@ -21,13 +21,13 @@ class SandboxedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         """Run a cell in the kernel; the hidden-split check, which needs what the sandbox hides,
-        is run by the grader on the model the notebook saved (see outside.py)."""
-        from autograder.judging import hidden_split as outside
+        is run by the grader on the model the notebook saved (autograder.judging.hidden_split)."""
+        from autograder.judging import hidden_split
 
-        if not (self.sandbox and outside.needs_outside(cell)):
+        if not (self.sandbox and hidden_split.needs_outside(cell)):
             return super().preprocess_cell(cell, resources, index)
         cwd = getattr(getattr(self.km, "provisioner", None), "cwd", None)
-        cell.outputs = outside.outputs(Path(cwd) if cwd else None)
+        cell.outputs = hidden_split.outputs(Path(cwd) if cwd else None)
         return cell, resources
 
     def create_kernel_manager(self):

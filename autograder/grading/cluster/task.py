@@ -20,7 +20,8 @@ from pathlib import Path
 
 from autograder.grading.cluster import bundle
 from autograder.grading import spawn, warm
-from autograder.grading.worker import DIE_WITH_PARENT, Task
+from autograder.grading.task import Task
+from autograder.grading.worker import DIE_WITH_PARENT
 
 OUTPUT_FOLDERS = ("feedback", "autograded", "logs")   # what a worker writes for its student
 _warm_started = threading.Lock()

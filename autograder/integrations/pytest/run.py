@@ -7,8 +7,9 @@ the cell's place in the notebook (a base checked right after activity 4 is judge
 The kernel decides nothing: it runs in a copy of the notebook's folder, hands the values each grade
 cell reads to the grader (autograder.judging) and runs a stand-in in its place, and a new process
 judges every such cell from them.
-Checks that judge the saved model (`hidden_accuracy`) run after the kernel is gone, in this process,
-which starts `autograder.judging.saved_model` in a fresh one. Outcomes can be cached per (notebook, plan)."""
+The hidden-split check (`hidden_accuracy`) is decided after the kernel is gone, in this process, by
+autograder.judging.hidden_split (which starts `autograder.judging.saved_model` in a fresh one).
+Outcomes can be cached per (notebook, plan)."""
 from __future__ import annotations
 
 import json
@@ -165,23 +166,6 @@ def working_copy(notebook_folder: Path, target: Path) -> Path:
     return target
 
 
-def outside_kernel(prop: GradedProperty, folder: Path, settings) -> Outcome:
-    """A check of the saved model, run here (it starts `autograder.judging.saved_model` in a fresh process)."""
-    import contextlib
-    import io
-
-    from autograder import checks
-
-    buffer = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(buffer):
-            for name in prop.checks:
-                getattr(checks, name)(path=folder / settings.saved_model_file, settings=settings)
-    except checks.CheckFailed as failure:
-        return Outcome(prop.grade_id, False, str(failure), buffer.getvalue())
-    return Outcome(prop.grade_id, True, _plain(buffer.getvalue()), buffer.getvalue())
-
-
 # --- running it -------------------------------------------------------------------------------
 
 def _executor(settings, report_path: Path, plan: Plan, capture_store: Path):
@@ -198,7 +182,7 @@ def _executor(settings, report_path: Path, plan: Plan, capture_store: Path):
 
 def read_submission(path: Path):
     """The submitted notebook, or the reason it cannot be graded (same wording as the batch grader)."""
-    from autograder.grading.worker import SubmissionProblem, check_size, read_notebook
+    from autograder.grading.vetting import SubmissionProblem, check_size, read_notebook
 
     try:
         check_size(path)
@@ -212,6 +196,7 @@ def read_submission(path: Path):
 def grade(notebook_path: str | Path, plan: Plan, settings) -> Graded:
     """Run the notebook once in its folder and record every grade cell's outcome."""
     from autograder.course.records import ExecutionReport
+    from autograder.judging import hidden_split
     from autograder.preprocessors.nbgrader_setup import NOISE_PATTERN
 
     started = time.monotonic()
@@ -237,8 +222,8 @@ def grade(notebook_path: str | Path, plan: Plan, settings) -> Graded:
         cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in runnable.cells
                  if cell.cell_type == "code"}
         for prop in plan.properties:
-            if prop.outside_kernel:
-                outcome = outside_kernel(prop, lab, settings)
+            if prop.outside_kernel:   # on the saved model in the lab folder, which the kernel never saw
+                outcome = hidden_split.decide(lab, settings, prop.grade_id)
             elif prop.grade_id not in present:
                 outcome = missing(prop)
             elif prop.grade_id in judged:  # the kernel ran a stand-in there: the judge decides

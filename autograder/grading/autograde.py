@@ -1,0 +1,91 @@
+"""Autograde one submission: nbgrader in its private course, then the verdicts made outside the kernel."""
+from __future__ import annotations
+
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from autograder.comments.gather import gather as gather_comment
+from autograder.course.records import BAD_NOTEBOOK, GRADING_ERROR, ExecutionReport, GradeResult, Submission
+from autograder.grading import gradebook
+from autograder.grading.private_course import lay_out_course, nbgrader_config
+from autograder.grading.scores import attach_errors, first_line, read_grades
+from autograder.grading.task import Task
+from autograder.grading.vetting import SubmissionProblem
+from autograder.judging import cell_outputs, handover as judging, model_verdict as verification
+from autograder.judging.forked import ForkedCall
+from autograder.reporting import feedback
+
+
+def autograde(task: Task, settings, submission: Submission, result: GradeResult, verifier=None,
+              judge_call=None) -> str | None:
+    """nbgrader's autograde on the private course, then the judgment outside the kernel and the
+    verification of the saved model; fills `result` and returns nbgrader's feedback page."""
+    from nbgrader.apps import NbGraderAPI
+
+    from autograder.course import plan as plans
+
+    judge_call = judge_call or ForkedCall("labkit-judge")  # before nbgrader starts any thread
+    facts_call = ForkedCall("labkit-facts")   # activity 13's facts from the same hand-over (comments.gather)
+    plan = plans.from_settings(settings)
+    root = lay_out_course(task, settings, submission)
+    report_path = root / "execution.json"
+    store = root / "capture"   # beside the gradebook: never in the kernel's sandbox
+    api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify,
+                                             capture=judging.capture_names(plan), capture_store=store))
+    outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
+    log_dir = Path(task.out_dir) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    (log_dir / f"{submission.student}.log").write_text(outcome.get("log", "") + outcome.get("error", ""))
+    report = (ExecutionReport.from_dict(json.loads(report_path.read_text()))
+              if report_path.is_file() else ExecutionReport(status=GRADING_ERROR))
+    result.execution = report.to_dict()
+    autograded = root / "autograded" / submission.student / settings.assignment / settings.notebook_name
+    if not outcome["success"] or not autograded.is_file():
+        status = BAD_NOTEBOOK if report_path.is_file() or "Error" in outcome.get("error", "") else GRADING_ERROR
+        reason = first_line(outcome.get("error", "")) or "nbgrader could not grade it"
+        raise SubmissionProblem(status, (
+            f"expected a notebook nbgrader can grade, found one it rejects ({reason}); "
+            "start from the released notebook and copy your answers into it"))
+    result.status, result.message = report.status, report.message
+    if report.stray_processes:
+        result.notes.append(
+            f"The notebook: expected every process it starts to end with it, found "
+            f"{report.stray_processes} still running after the kernel stopped; they were stopped. Hint: "
+            "wait for or stop the processes you start, or do not start any")
+    if report.removed_files:
+        result.notes.append(
+            f"The notebook: expected only ordinary files in its folder, found links or special files "
+            f"({', '.join(report.removed_files[:3])}); the grader removed them without reading them")
+    cells = read_grades(api.coursedir.db_url, settings, submission.student)
+    attach_errors(cells, autograded)
+    result.cells = [cell.to_dict() for cell in cells]
+    capture, lab, notes = judging.hand_over(autograded.parent, settings, root / "judge", store=store)
+    result.notes.extend(notes)
+    judged_ids = set(judging.capture_names(plan))
+    # the judge and the verifier run at once, each its own fresh process
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        verifying = (pool.submit(verification.run, lab / settings.notebook_name, settings, verifier)
+                     if task.verify else None)
+        outcomes, failure = judging.judge(judge_call, plan, capture, lab, settings)
+        cell_outputs.write_verdicts(autograded, outcomes, failure, judged_ids)
+        page = feedback.nbgrader_feedback(settings, root, submission.student)
+        if verifying is not None:
+            result.verify = verifying.result()
+    changed = judging.apply(result, outcomes, failure, judged_ids)
+    result.comment = gather_comment(facts_call, plan, capture, lab, settings, submission.notebook, result.verify)
+    if verification.apply(result, settings, deferred=task.verify) or changed:
+        gradebook.store(api.coursedir.db_url, settings, result)
+        page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals
+    keep = Path(task.out_dir) / "autograded" / submission.student / settings.assignment
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(autograded, keep / settings.notebook_name)
+    result.autograded_notebook = str(keep / settings.notebook_name)
+    for name in gradebook.EXCHANGE_RECORDS if submission.folder else ():
+        record = Path(submission.folder) / name   # nbgrader release_feedback names the page by them
+        for folder in (keep, Path(task.out_dir) / "feedback" / submission.student / settings.assignment):
+            if record.is_file() and not record.is_symlink():
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(record, folder / name)
+    return page

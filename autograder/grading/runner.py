@@ -20,6 +20,7 @@ from pathlib import Path
 
 
 from autograder import sandbox
+from autograder.course.files import write_json_atomic
 from autograder.comments import publish as comments
 from autograder.reporting import feedback, class_results as report
 from autograder.grading import gradebook, submissions as inputs, hand_grades as manual, spawn, warm, worker
@@ -52,13 +53,6 @@ def tools_on_path() -> None:
     here = str(Path(sys.executable).parent)
     if here not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    partial.write_text(json.dumps(data, indent=1))
-    os.replace(partial, path)
 
 
 @contextlib.contextmanager
@@ -168,7 +162,7 @@ class Batch:
 
     def record(self, result: GradeResult, submission: Submission) -> None:
         """State file first (atomically), then the merged gradebook."""
-        write_json_atomic(self.state_path(result.student), result.to_dict())
+        write_json_atomic(self.state_path(result.student), result.to_dict(), indent=1)
         self.merge(result, submission)
 
     def merge(self, result: GradeResult, submission: Submission) -> None:

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.comments import publish as comments
 from autograder.grading import hand_grades as manual, local_workers, submissions as inputs, warm, worker
 from autograder.grading.batch import Batch
 from autograder.grading.interrupt import ctrl_c_as_flag
 from autograder.grading.progress import Progress
-from autograder.reporting import class_results as report, feedback
+from autograder.reporting import class_outputs
 
 
 @dataclass
@@ -98,17 +97,12 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     batch_report.graded = [r.student for r in graded]
     by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
     batch_report.results = [by_student[s.student] for s in found]
-    # grades a person gave in formgrader since (activity 13) count in grades.csv and the feedback,
-    # whose page nbgrader makes again from the gradebook that now holds them
-    notebooks = {s.student: s.notebook for s in found}
-    for result in manual.apply(batch_report.results, f"sqlite:///{batch.merged_db}", settings, worker.score):
-        page = feedback.nbgrader_feedback(settings, out, result.student)
-        feedback.write(result, settings, out, page, submitted=notebooks.get(result.student))
-    batch_report.csv = report.write_csv(batch_report.results, settings, out / "grades.csv")
-    # activity 13's suggestions: grades.csv columns and the gradebook's comment (never points)
-    batch.gradebook_problems += comments.publish(batch_report.results, settings, batch_report.csv,
-                                                 f"sqlite:///{batch.merged_db}")[1]
-    batch_report.plot = report.plot(batch_report.results, settings, out / "grade_distribution.png")
+    # grades a person gave in formgrader since (activity 13) count in grades.csv and the feedback
+    hand_graded = manual.apply(batch_report.results, batch.db_url, settings, worker.score)
+    outputs = class_outputs.write(batch_report.results, settings, out, batch.db_url, hand_graded,
+                                  submitted={s.student: s.notebook for s in found})
+    batch_report.csv, batch_report.plot = outputs.csv, outputs.plot
+    batch.gradebook_problems += outputs.gradebook_problems
     batch_report.seconds = round(time.monotonic() - started, 2)
     batch_report.gradebook_problems = batch.gradebook_problems
     for problem in batch.gradebook_problems[:10]:

@@ -248,7 +248,7 @@ def test_the_end_of_a_batch_writes_grades_csv_once_with_every_column(settings, t
     comment = {"grade_id": "a13_comment_answer", "text": good_comment(ANA), "facts": ANA}
     results = [GradeResult("ana", OK, comment=comment), GradeResult("ben", OK)]
     outputs = class_outputs.write(results, settings, tmp_path, f"sqlite:///{tmp_path / 'gradebook.db'}",
-                                  hand_graded=[], submitted={})
+                                  hand_graded=[], scratch=tmp_path / ".work", submitted={})
     assert len(written) == 1
     assert (outputs.csv.stat().st_ino, outputs.csv.read_bytes()) == written[0]
     with open(outputs.csv, newline="") as handle:

@@ -100,7 +100,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     # grades a person gave in formgrader since (activity 13) count in grades.csv and the feedback
     hand_graded = manual.apply(batch_report.results, batch.db_url, settings, worker.score)
     outputs = class_outputs.write(batch_report.results, settings, out, batch.db_url, hand_graded,
-                                  submitted={s.student: s.notebook for s in found})
+                                  scratch=batch.scratch, submitted={s.student: s.notebook for s in found})
     batch_report.csv, batch_report.plot = outputs.csv, outputs.plot
     batch.gradebook_problems += outputs.gradebook_problems
     batch_report.seconds = round(time.monotonic() - started, 2)

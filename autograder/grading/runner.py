@@ -4,7 +4,7 @@ Each submission is graded by a worker (autograder.grading.worker) in its own pro
 kernel, course copy and gradebook; workers are forked from a warm server that has already imported
 the heavy libraries (warm.py), or run on a Dask cluster (cluster/). This process alone writes the
 state files and the merged gradebook, one finished student at a time (batch.py), then the class's
-outputs once every student is graded.
+outputs once every student is graded (autograder.reporting.class_outputs).
 """
 from __future__ import annotations
 

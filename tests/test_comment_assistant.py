@@ -147,14 +147,19 @@ def test_settings_counts_and_activities_are_not_read_as_results_or_classes():
     assert compare.class_claims(sentence, ["5", "6", "7", "8", "9"]) == {"easiest": set(), "hardest": {"8"}}
 
 
-def test_grades_csv_gets_the_suggestion_columns_and_keeps_its_own(tmp_path, references):
+def test_grades_csv_gets_the_suggestion_columns_and_keeps_its_own(tmp_path, settings, references):
+    from autograder.course.records import GradeResult
+    from autograder.reporting import class_results
+
     path = tmp_path / "grades.csv"
-    path.write_text("student,total,message\nana,80,\nben,70,a note\n")
+    results = [GradeResult("ana", "ok"), GradeResult("ben", "ok", message="a note")]
     found = {"ana": review("ana", good_comment(ANA), ANA, references), "ben": review("ben", "", BEN, references)}
-    publish.add_columns(path, found)
+    class_results.write_csv(results, settings, path, found)
     with open(path) as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
-    assert rows["ben"]["message"] == "a note" and rows["ana"]["total"] == "80"
+        reader = csv.DictReader(handle)
+        columns, rows = reader.fieldnames, {row["student"]: row for row in reader}
+    assert columns[-3:] == list(publish.COLUMNS) and {"total", "message"} <= set(columns)
+    assert rows["ben"]["message"] == "a note" and rows["ana"]["total"] == "0"
     assert (rows["ana"]["a13_suggested"], rows["ana"]["a13_review"]) == ("10", "clear")
     assert rows["ana"]["a13_checklist"].startswith("Q1 ")
     assert (rows["ben"]["a13_suggested"], rows["ben"]["a13_review"]) == ("0", "clear")

@@ -12,7 +12,7 @@ import nbformat
 
 from autograder import cli
 from autograder.course import config
-from autograder.grading import runner
+from autograder.grading import gradebook, runner
 import grading_helpers as helpers
 
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
@@ -71,4 +71,4 @@ def test_exchange_round_trip_ends_with_feedback_for_the_student(tmp_path, monkey
     page = pages[0].read_text()
     assert 'id="grading-summary"' in page and "Activity 2" in page
     assert f"Score: {expected:.1f} / {helpers.MAX_TOTAL:.1f}" in page
-    assert runner.gradebook.stored_totals(f"sqlite:///{course / 'gradebook.db'}", settings) == {student: expected}
+    assert gradebook.stored_totals(f"sqlite:///{course / 'gradebook.db'}", settings) == {student: expected}

@@ -225,3 +225,33 @@ def test_ctrl_c_while_grading_sets_a_flag_and_never_interrupts_a_step():
         assert pressed.wait(5)
     assert recorded == ["worker"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_end_of_a_batch_writes_grades_csv_once_with_every_column(settings, tmp_path, monkeypatch):
+    """A student's whole row, activity 13's suggestion included, is known before grades.csv is
+    written; its one writer writes it, and nothing rewrites it afterwards."""
+    import csv
+
+    from autograder.grading.runner import tools_on_path
+    from autograder.reporting import class_outputs, class_results
+    from comment_samples import ANA, good_comment
+
+    tools_on_path()   # nbgrader runs `alembic` when it makes a gradebook
+    writer, written = class_results.write_csv, []
+
+    def write_csv(*args, **kwargs):
+        path = writer(*args, **kwargs)
+        written.append((path.stat().st_ino, path.read_bytes()))   # a rewrite would be a new file
+        return path
+
+    monkeypatch.setattr(class_results, "write_csv", write_csv)
+    comment = {"grade_id": "a13_comment_answer", "text": good_comment(ANA), "facts": ANA}
+    results = [GradeResult("ana", OK, comment=comment), GradeResult("ben", OK)]
+    outputs = class_outputs.write(results, settings, tmp_path, f"sqlite:///{tmp_path / 'gradebook.db'}",
+                                  hand_graded=[], scratch=tmp_path / ".work", submitted={})
+    assert len(written) == 1
+    assert (outputs.csv.stat().st_ino, outputs.csv.read_bytes()) == written[0]
+    with open(outputs.csv, newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert rows["ana"]["a13_suggested"] and rows["ana"]["a13_review"] in ("clear", "read")
+    assert rows["ben"]["a13_suggested"] == rows["ben"]["a13_review"] == ""

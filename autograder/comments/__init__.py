@@ -6,6 +6,6 @@ rubric   the lab's four questions: their vocabulary and points
 compare  quoted numbers and class claims against the student's facts (and classmates')
 copies   near-copies of a classmate's comment, the posted solution or the activity text
 assess   one student's suggested score, checklist and reasons to read it carefully
-publish  grades.csv columns and the comment on the activity-13 grade in the gradebook
+publish  the values of grades.csv's activity-13 columns and the comment on the grade in the gradebook
 listing  `labkit comments`: the class sorted by the suggestion, facts beside the text
 """

@@ -1,13 +1,11 @@
-"""Where the grader looks: the class's pre-assessments as columns of grades.csv and as the comment
-on each student's activity-13 grade in the gradebook (formgrader shows it next to the answer; the
+"""Where the grader looks: the class's pre-assessments as the values of grades.csv's activity-13
+columns (the reporting room writes the file, once, with every other column) and as the comment on
+each student's activity-13 grade in the gradebook (formgrader shows it next to the answer; the
 feedback page shows it once the grader has graded the cell and generated feedback)."""
 from __future__ import annotations
 
-import csv
 import re
-from pathlib import Path
 
-from autograder.course.files import atomic_path
 from autograder.comments import assess as assessing
 from autograder.comments import copies, rubric, text
 
@@ -61,22 +59,13 @@ def short_checklist(assessment: assessing.Assessment) -> str:
     return " | ".join([*assessment.checklist, *(f"read: {d}" for d in assessment.doubts)])
 
 
-def add_columns(csv_path: Path, assessments: dict) -> Path:
-    """Append the pre-assessment columns to grades.csv (rewritten atomically)."""
-    with open(csv_path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        columns, rows = list(reader.fieldnames or []), list(reader)
-    columns += [c for c in COLUMNS if c not in columns]
-    for row in rows:
-        found = assessments.get(row.get("student"))
-        row.update({"a13_suggested": "" if found is None or found.suggested is None else f"{found.suggested:g}",
-                    "a13_review": "" if found is None else ("clear" if found.clear else "read"),
-                    "a13_checklist": "" if found is None else short_checklist(found)})
-    with atomic_path(csv_path) as partial, open(partial, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return csv_path
+def csv_values(assessment: assessing.Assessment | None) -> dict[str, str]:
+    """A student's values of the COLUMNS of grades.csv; empty without a comment to assess."""
+    if assessment is None:
+        return dict.fromkeys(COLUMNS, "")
+    return {"a13_suggested": "" if assessment.suggested is None else f"{assessment.suggested:g}",
+            "a13_review": "clear" if assessment.clear else "read",
+            "a13_checklist": short_checklist(assessment)}
 
 
 def gradebook_comment(assessment: assessing.Assessment, facts: dict, classmates=()) -> str:
@@ -117,14 +106,3 @@ def write_gradebook(db_url: str, settings, results, assessments: dict) -> list[s
             comment.auto_comment = gradebook_comment(assessment, result.comment.get("facts") or {}, by_student)
         gradebook.db.commit()
     return problems
-
-
-def publish(results, settings, csv_path: Path, db_url: str) -> tuple[dict, list[str]]:
-    """Review the class, then write grades.csv's columns and the gradebook comments."""
-    assessments = review_class(results, settings)
-    add_columns(csv_path, assessments)
-    try:
-        problems = write_gradebook(db_url, settings, results, assessments)
-    except Exception as error:  # a gradebook problem is reported, never fatal for the batch
-        problems = [f"{type(error).__name__}: {error}"]
-    return assessments, problems

@@ -1,7 +1,7 @@
 """One grading worker as a fresh process forked from the warm server, and how to stop its tree.
 
-Both ways of grading a class start workers through here: the local runner (runner.py), several at a
-time, and a Dask worker (autograder.grading.cluster.task), one per task.
+Both ways of grading a class start workers through here: the local path (local_workers.py), several at
+a time, and a Dask worker (autograder.grading.cluster.task), one per task.
 """
 from __future__ import annotations
 

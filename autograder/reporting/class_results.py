@@ -6,6 +6,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from autograder.comments import publish as comments
 from autograder.course.files import atomic_path
 from autograder.course.records import ALTERED, CellGrade, GradeResult
 
@@ -32,8 +33,8 @@ def lost_text(result: GradeResult) -> str:
                       for activity, points, grade_id, why in points_lost(result))
 
 
-def row(result: GradeResult, settings) -> dict:
-    """One grades.csv row."""
+def row(result: GradeResult, settings, assessment=None) -> dict:
+    """One grades.csv row; `assessment`: the student's activity-13 pre-assessment, if any."""
     verify = result.verify or {}
     values = {"student": result.student}
     for activity, column in zip(sorted(settings.points), activity_columns(settings)):
@@ -47,18 +48,20 @@ def row(result: GradeResult, settings) -> dict:
         "message": " | ".join(m for m in [result.message, *result.notes] if m),
         "sandbox": "sandboxed" if result.sandboxed else "not sandboxed",
     })
+    values.update(comments.csv_values(assessment))
     return values
 
 
-def write_csv(results: list[GradeResult], settings, path: Path) -> Path:
-    """grades.csv: one row per student, written atomically."""
+def write_csv(results: list[GradeResult], settings, path: Path, assessments: dict) -> Path:
+    """grades.csv: one whole row per student, activity 13's suggestions (`assessments`, student ->
+    pre-assessment, never points) in its last columns; written once, atomically."""
     columns = ["student", *activity_columns(settings), "total", "percent", "letter", "status",
-               "verified", "accuracy", "sandbox", "lost", "message"]
+               "verified", "accuracy", "sandbox", "lost", "message", *comments.COLUMNS]
     with atomic_path(path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         for result in sorted(results, key=lambda r: r.student):
-            writer.writerow(row(result, settings))
+            writer.writerow(row(result, settings, assessments.get(result.student)))
     return path
 
 

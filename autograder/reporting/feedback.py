@@ -100,8 +100,9 @@ def standalone_page(result: GradeResult, settings, summary: str) -> str:
     return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body></body></html>"
 
 
-def nbgrader_feedback(settings, work_dir: Path, student: str) -> str | None:
-    """nbgrader's feedback page for the student's autograded notebook in the private course."""
+def nbgrader_feedback(settings, work_dir: Path, student: str, folder: Path | None = None) -> str | None:
+    """nbgrader's feedback page for the student's autograded notebook in the private course;
+    `folder`: where nbgrader writes it (default: the course's feedback folder)."""
     from traitlets.config import Config
     from nbgrader.apps import NbGraderAPI
     from autograder.preprocessors import nbgrader_setup
@@ -111,8 +112,10 @@ def nbgrader_feedback(settings, work_dir: Path, student: str) -> str | None:
     c = Config()
     nbgrader_setup.apply(c, settings)
     c.CourseDirectory.root = str(work_dir)
+    if folder is not None:
+        c.CourseDirectory.feedback_directory = str(folder)
     outcome = NbGraderAPI(config=c).generate_feedback(settings.assignment, student, force=True)
-    page = work_dir / "feedback" / student / settings.assignment / f"{settings.assignment}.html"
+    page = work_dir / (folder or "feedback") / student / settings.assignment / f"{settings.assignment}.html"
     return page.read_text(encoding="utf-8") if outcome["success"] and page.is_file() else None
 
 

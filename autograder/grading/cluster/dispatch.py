@@ -1,9 +1,9 @@
 """`labkit grade --cluster`: every submission one Dask task; this process alone records the results.
 
-The runner's Batch (state files, merged gradebook, stand-in results) is the same as on the local
-path; only where the grading workers run changes. Each finished task's result and files are
-written here, one student at a time, so an interrupted or repeated run resumes as the local one
-does. A task whose Dask worker was lost is run again by the scheduler (up to its
+The batch's bookkeeping (grading/batch.py: state files, merged gradebook, stand-in results) is the
+same as on the local path; only where the grading workers run changes. Each finished task's result
+and files are written here, one student at a time, so an interrupted or repeated run resumes as the
+local one does. A task whose Dask worker was lost is run again by the scheduler (up to its
 `distributed.scheduler.allowed-failures`); after that its student gets the status "worker lost" and
 is graded again by the next run.
 """

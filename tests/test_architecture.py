@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "autograder"
 # Rooms from the ground up: a room may import its own modules and the rooms before it.
-ROOMS = ("course", "data", "checks", "sandbox", "judging", "preprocessors", "authoring", "comments",
+ROOMS = ("course", "data", "sandbox", "checks", "judging", "preprocessors", "authoring", "comments",
          "reporting", "grading", "integrations", "demo", "cli")
 # Old public paths, kept as thin re-exports for instructors' files and deployed workflows.
 SHIMS = ("autograder.config", "autograder.nbgrader_setup", "autograder.seeding", "autograder.gradescope",

@@ -12,7 +12,7 @@ import pytest
 from autograder import checks
 from autograder.comments import facts as student_facts
 from autograder.course.plan import GradedProperty, Plan, _calls
-from autograder.checks import capture
+from autograder.sandbox import capture
 from test_checks import lab_dir  # noqa: F401  (a fixture)
 from test_handoff import honest_names
 

@@ -149,7 +149,7 @@ def test_checks_and_the_hand_over_share_one_pass_over_a_shuffled_dataset():
     import numpy as np
     import tensorflow as tf
 
-    from autograder.checks import run_state
+    from autograder.sandbox import run_state
 
     def shuffled():
         return tf.data.Dataset.from_tensor_slices(np.arange(40)).shuffle(40, seed=7).batch(8)
@@ -169,7 +169,7 @@ def test_a_check_leaves_the_random_state_as_it_found_it():
 
     import numpy as np
 
-    from autograder.checks.run_state import random_state_kept
+    from autograder.sandbox.run_state import random_state_kept
 
     random.seed(3), np.random.seed(3)
     expected = (random.random(), np.random.random())

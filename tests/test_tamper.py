@@ -361,7 +361,7 @@ def capture_forger(ctx) -> list[tuple[str, str]]:
     """Typed accuracies of 1.0; later, activity 8's capture rewritten with the kit's own capture
     function: the same model, and datasets of only the images it classifies correctly."""
     return [("a08_accuracies", "train_accuracy = 1.0\nval_accuracy = 1.0"), after("a12_report", """
-from autograder.judging import capture as handoff
+from autograder.sandbox import capture as handoff
 
 
 def correctly_classified(dataset):

@@ -6,7 +6,7 @@ import types
 
 import numpy as np
 
-from autograder.checks import run_state
+from autograder.sandbox import run_state
 from autograder.checks import lab
 from autograder.checks.quiet import check
 from autograder.checks.result import CheckFailed, describe, passed

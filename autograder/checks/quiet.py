@@ -10,7 +10,7 @@ import sys
 import warnings
 
 from autograder.checks.result import CheckFailed
-from autograder.checks.run_state import random_state_kept
+from autograder.sandbox.run_state import random_state_kept
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

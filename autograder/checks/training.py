@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from autograder.checks import run_state
+from autograder.sandbox import run_state
 from autograder.checks import keras_tools as kt
 from autograder.checks import lab
 from autograder.checks.quiet import check

@@ -1,6 +1,6 @@
 """Points decided outside the kernel: hand-over, judging in a fresh process, and the gradebook's say.
 
-The kernel only leaves values behind (autograder.checks.capture); here the grader copies them out
+The kernel only leaves values behind (autograder.sandbox.capture); here the grader copies them out
 of the working copy without following links, has a process that the student's code never touched
 judge every grade cell from them, and lets that judgment decide the cells' points; the judged
 cells' outputs in the graded notebook are the judge's (the kernel ran a stand-in there)."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from autograder.course.plan import judged_outside
 from autograder.course.records import CellGrade, GradeResult
-from autograder.checks import capture as handoff_capture
+from autograder.sandbox import capture as handoff_capture
 from autograder.judging import judge as handoff_judge
 from autograder.judging import safe_copy
 

@@ -87,7 +87,7 @@ class LimitedExecute(SandboxedExecute):
         """Have the kernel write the names this grade cell reads (see autograder.judging), silently,
         within the cell's time limit; what it writes is judged outside the kernel later."""
         names = tuple(self.capture[grade_id])
-        code = ('__import__("autograder.checks.capture", fromlist=["capture"])'
+        code = ('__import__("autograder.sandbox.capture", fromlist=["capture"])'
                 f".capture({grade_id!r}, {names!r}, globals())")
         try:
             self._silently(code, cell)
@@ -102,7 +102,7 @@ class LimitedExecute(SandboxedExecute):
     def _store_capture(self, grade_id: str) -> None:
         """Move the cell's capture out of the kernel's reach (links inside move as links and are
         never followed: autograder.judging.safe_copy reads the store)."""
-        from autograder.checks.capture import FOLDER
+        from autograder.sandbox.capture import FOLDER
 
         if not (self.capture_store and self._working_copy):
             return
@@ -166,7 +166,7 @@ class LimitedExecute(SandboxedExecute):
         if info_msg:
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
         if self.capture:  # before any student code: the hand-over binds what it uses now
-            self._silently('__import__("autograder.checks.capture")')
+            self._silently('__import__("autograder.sandbox.capture")')
         for index, cell in enumerate(self.nb.cells):
             if time.monotonic() >= self._deadline:
                 self._stop(index, TIMED_OUT)

@@ -1,4 +1,8 @@
-"""The sandbox every grading kernel starts in: bubblewrap, no network, its own pid namespace.
+"""The student's kernel: the sandbox every grading kernel starts in (bubblewrap, no network, its own
+pid namespace), and the kit's code that runs inside that kernel apart from the checks (the capture
+of the values a grade cell reads, and what the kit's work there leaves as it found it). They live
+outside `autograder.checks` so that a notebook that rewrites every check function does not reach
+the hand-over.
 
 A grading kernel runs the student's code, which is hostile (DESIGN section 8). Started through the
 kernelspec `labkit-sandbox`, its provisioner runs ipykernel under bubblewrap as an unprivileged
@@ -16,6 +20,8 @@ machine allows, a cgroup memory limit. One module per job:
     preflight    start a tiny sandbox once; refuse with the cause and the fix if it fails
     watcher      the kernel's processes, found by the run's mark, watched for memory, killed together
     reach        run inside a sandboxed kernel: what it can reach (for `labkit sandbox-check`)
+    capture      inside the kernel: write the values a grade cell reads into a capture folder
+    run_state    inside the kernel: what the kit's work leaves as it found it (random state, ...)
 
 nbgrader's Execute preprocessor that starts this kernel is `autograder.preprocessors.sandboxed_execute`;
 `labkit sandbox-check` is `autograder.grading.sandbox_check`.

@@ -20,7 +20,7 @@ from builtins import (all, any, bool, dict, enumerate, float, getattr, int, isin
                       next, repr, str, tuple, type)
 from pathlib import Path
 
-from autograder.checks.run_state import MAX_IMAGES, one_pass as _one_pass
+from autograder.sandbox.run_state import MAX_IMAGES, one_pass as _one_pass
 
 _dumps = json.dumps
 _ModuleType = types.ModuleType

@@ -110,7 +110,7 @@ def prepare(settings, force: bool = False, say=print) -> dict:
     from autograder.data.bases import weights_checksum
 
     base, facts = module.build_base(settings)
-    with atomic_path(settings.reference_base) as partial:
+    with atomic_path(settings.reference_base, keep_suffix=True) as partial:
         base.save(partial)
     copy_atomic(settings.reference_base, assets["base"])
     write_text_atomic(assets["settings"], json.dumps(settings.student_view(), indent=2) + "\n")

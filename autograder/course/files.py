@@ -20,14 +20,16 @@ def file_sha256(path: str | Path) -> str:
 
 
 @contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
+def atomic_path(target: str | Path, keep_suffix: bool = False) -> Iterator[Path]:
     """A partial file next to `target` to write into: when the block ends it replaces `target` in one
-    step; when the block fails it is removed and `target` is left as it was. The partial keeps the
-    target's suffix (Keras and matplotlib choose the format by it) and starts with a dot, so nbgrader
-    and readers of the folder skip it (".*.partial-*")."""
+    step; when the block fails it is removed and `target` is left as it was. The partial's name starts
+    with a dot and ends in ".partial-<pid>", so nbgrader (".*.partial-*") and a reader globbing
+    "*.json" skip one that a killed process left; `keep_suffix` ends it in the target's suffix
+    instead, for writers that choose the format by it (Keras)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.stem}.partial-{os.getpid()}{target.suffix}")
+    ending = f".partial-{os.getpid()}" + (target.suffix if keep_suffix else "")
+    partial = target.with_name(f".{target.stem if keep_suffix else target.name}{ending}")
     try:
         yield partial
         os.replace(partial, target)

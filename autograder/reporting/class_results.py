@@ -127,6 +127,6 @@ def plot(results: list[GradeResult], settings, path: Path) -> Path:
     figure.suptitle(f"{settings.assignment}: {len(results)} submissions")
     figure.tight_layout()
     with atomic_path(path) as partial:
-        figure.savefig(partial, dpi=100)
+        figure.savefig(partial, dpi=100, format=path.suffix.lstrip(".") or "png")
     plt.close(figure)
     return path

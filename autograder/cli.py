@@ -143,13 +143,13 @@ def _grade(args) -> bool:
     from rich.console import Console
 
     from autograder.grading.runner import grade_class
-    from autograder.reporting import class_results as report
+    from autograder.reporting import class_results
 
     settings, console = config.load(args.config), Console()
     batch = grade_class(settings, args.submissions, out=args.out, jobs=args.jobs, force=args.force,
                         verify=not args.no_verify, progress=not args.quiet, console=console,
                         cluster=args.cluster, course_files=args.course_files)
-    for table in report.class_tables(batch.results, settings):
+    for table in class_results.class_tables(batch.results, settings):
         console.print(table)
     console.print(f"grades: {batch.csv}\nfeedback: {batch.out / 'feedback'}\nplot: {batch.plot}\n"
                   f"gradebook: {batch.out / 'gradebook.db'}  ({len(batch.graded)} graded, "

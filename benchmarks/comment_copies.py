@@ -17,10 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from comment_samples import ANA, BEN, GERMAN, TWENTY_WORDS, good_comment  # noqa: E402
+
+from autograder.comments import assess, copies, publish  # noqa: E402
 from autograder.course import config
 from autograder.demo import simulated_comments as demo_comments  # noqa: E402
-from autograder.comments import assess, copies, publish  # noqa: E402
-from comment_samples import ANA, BEN, GERMAN, TWENTY_WORDS, good_comment  # noqa: E402
 
 
 def corpus() -> tuple[dict[str, str], set]:

@@ -22,8 +22,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.course import vocabulary as authoring, config
 from autograder.authoring import solutions  # noqa: E402
+from autograder.course import config
+from autograder.course import vocabulary as authoring
 
 BUDGET_SECONDS = 60.0
 BUDGET_MB = 1536.0

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import vocabulary as authoring, config
 from autograder.authoring import solutions
+from autograder.course import config
+from autograder.course import vocabulary as authoring
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = config.load(REPO / "course_config.py")

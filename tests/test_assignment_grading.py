@@ -5,10 +5,10 @@ student folder in turn), in a throw-away copy of the course with a real gradeboo
 read the scores from the gradebook through nbgrader's API."""
 from __future__ import annotations
 
+import assignment_helpers as helpers
 import pytest
 
 from autograder.course import vocabulary as authoring
-import assignment_helpers as helpers
 
 pytestmark = pytest.mark.slow
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import re
 
+import assignment_helpers as helpers
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
-import assignment_helpers as helpers
-from autograder.course import vocabulary as authoring
 from autograder.authoring import solutions
+from autograder.course import vocabulary as authoring
 
 SOURCE = helpers.read(helpers.SOURCE_NOTEBOOK)
 NAMES = {1: ["tf", "keras"], 2: ["train_ds", "val_ds", "class_names"], 3: ["sample_figure"],

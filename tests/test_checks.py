@@ -21,10 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from PIL import Image  # noqa: E402
 from sklearn.metrics import classification_report  # noqa: E402
+from tiny_models import SHAPE, make_base  # noqa: E402
 
 from autograder import checks  # noqa: E402
 from autograder.checks import CheckFailed, CheckResult  # noqa: E402
-from tiny_models import SHAPE, make_base  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # Keras' notes on the tests' own fits
 

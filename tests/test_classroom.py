@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from autograder.integrations import classroom
-from autograder.course import config
-from autograder.data import layout
-from autograder.course import plan as plans
 from test_pytest_path import AUTOGRADED, PLAN, SETTINGS, graded_runs
+
+from autograder.course import config
+from autograder.course import plan as plans
+from autograder.data import layout
+from autograder.integrations import classroom
 
 COMMITTED = SETTINGS.root / "classroom"
 

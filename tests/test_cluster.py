@@ -14,14 +14,14 @@ import threading
 import time
 from pathlib import Path
 
+import grading_helpers as helpers
 import psutil
 import pytest
 
 from autograder.course import config
-from autograder.grading.cluster import bundle, dispatch
-from autograder.grading import runner
 from autograder.course.records import BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK
-import grading_helpers as helpers
+from autograder.grading import runner
+from autograder.grading.cluster import bundle, dispatch
 
 pytestmark = pytest.mark.slow
 DASK = Path(sys.executable).parent / "dask"
@@ -324,8 +324,8 @@ class _Lost:
 
 
 def test_a_submission_whose_worker_is_lost_every_try_gets_its_own_status_and_is_graded_next_run(course, tmp_path):
-    from autograder.grading.submissions import discover
     from autograder.course.records import WORKER_LOST
+    from autograder.grading.submissions import discover
 
     batch = runner.Batch(course["settings"], tmp_path, 1, False, False)
     batch.scratch.mkdir(parents=True)

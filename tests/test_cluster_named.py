@@ -8,10 +8,10 @@ import sys
 import types
 
 import pytest
+from course_copies import write_config
 
 from autograder.course import config
 from autograder.grading.cluster import named
-from course_copies import write_config
 
 SLURM = {"queue": "grading", "account": "cs-231", "cores": 6, "memory": "12GB", "walltime": "00:45:00",
          "python": "/opt/labkit/venv/bin/python", "job_script_prologue": ["module load bubblewrap"],

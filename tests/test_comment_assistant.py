@@ -8,10 +8,10 @@ import csv
 from pathlib import Path
 
 import pytest
+from comment_samples import ANA, BEN, GERMAN, TWENTY_WORDS, good_comment, very_long
 
 from autograder.comments import assess as assessing
 from autograder.comments import compare, copies, publish, text
-from comment_samples import ANA, BEN, GERMAN, TWENTY_WORDS, good_comment, very_long
 
 CLASSMATES = {"ana": ANA, "ben": BEN}
 
@@ -170,8 +170,8 @@ def test_the_gradebook_comment_is_nbgraders_automatic_one_and_leaves_the_graders
 
     from nbgrader.api import Gradebook
 
-    from autograder.grading import runner
     from autograder.course.records import GradeResult
+    from autograder.grading import runner
 
     runner.tools_on_path()   # nbgrader runs `alembic` when it makes a gradebook
     course = SimpleNamespace(assignment="lab")

@@ -8,13 +8,13 @@ import shutil
 
 import numpy as np
 import pytest
+from test_checks import lab_dir  # noqa: F401  (a fixture)
+from test_handoff import honest_names
 
 from autograder import checks
 from autograder.comments import facts as student_facts
 from autograder.course.plan import GradedProperty, Plan, _calls
 from autograder.sandbox import capture
-from test_checks import lab_dir  # noqa: F401  (a fixture)
-from test_handoff import honest_names
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -6,9 +6,8 @@ import csv
 import subprocess
 import sys
 
-import pytest
-
 import assignment_helpers as helpers
+import pytest
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from test_pytest_path import AUTOGRADED, PLAN, SETTINGS, graded_runs
 
 from autograder.integrations import gradescope
-from test_pytest_path import AUTOGRADED, PLAN, SETTINGS, graded_runs
 
 # Gradescope's autograder output format (gradescope-autograders.readthedocs.io, "Autograder
 # Specifications"): every field is optional except a score, on the top level or on every test.

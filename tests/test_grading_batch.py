@@ -7,13 +7,22 @@ import json
 import shutil
 import sqlite3
 
+import grading_helpers as helpers
 import nbformat
 import pytest
 
 from autograder.course import config
+from autograder.course.records import (
+    ALTERED,
+    BAD_NOTEBOOK,
+    KERNEL_DIED,
+    MEMORY_LIMIT,
+    MISSING_NOTEBOOK,
+    OK,
+    TIMED_OUT,
+    WRONG_ASSIGNMENT,
+)
 from autograder.grading import runner
-from autograder.course.records import ALTERED, BAD_NOTEBOOK, KERNEL_DIED, MEMORY_LIMIT, MISSING_NOTEBOOK, OK, TIMED_OUT, WRONG_ASSIGNMENT
-import grading_helpers as helpers
 
 NOISY_ADD = ("import sys\ndef add(a, b):\n"
              "    print('W1128 02:00:00.000 tensorflow: a warning TensorFlow prints', file=sys.stderr)\n"

@@ -8,12 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grading_helpers as helpers
 import nbformat
 
 from autograder import cli
 from autograder.course import config
 from autograder.grading import gradebook, runner
-import grading_helpers as helpers
 
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 

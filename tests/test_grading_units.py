@@ -3,16 +3,24 @@ from __future__ import annotations
 
 import zipfile
 
+import grading_helpers as helpers
 import nbformat
 import pytest
 
 from autograder.course import config
-from autograder.reporting import feedback
-from autograder.grading import scores, submissions as inputs, vetting
-from autograder.judging import model_verdict as verification
-from autograder.course.records import BAD_NOTEBOOK, MISSING_NOTEBOOK, OK, WRONG_ASSIGNMENT, CellGrade, GradeResult
+from autograder.course.records import (
+    BAD_NOTEBOOK,
+    MISSING_NOTEBOOK,
+    OK,
+    WRONG_ASSIGNMENT,
+    CellGrade,
+    GradeResult,
+)
 from autograder.course.vocabulary import activity_of
-import grading_helpers as helpers
+from autograder.grading import scores, vetting
+from autograder.grading import submissions as inputs
+from autograder.judging import model_verdict as verification
+from autograder.reporting import feedback
 
 
 @pytest.fixture
@@ -232,9 +240,10 @@ def test_the_end_of_a_batch_writes_grades_csv_once_with_every_column(settings, t
     written; its one writer writes it, and nothing rewrites it afterwards."""
     import csv
 
+    from comment_samples import ANA, good_comment
+
     from autograder.grading.runner import tools_on_path
     from autograder.reporting import class_outputs, class_results
-    from comment_samples import ANA, good_comment
 
     tools_on_path()   # nbgrader runs `alembic` when it makes a gradebook
     writer, written = class_results.write_csv, []

@@ -16,15 +16,15 @@ import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn.metrics import classification_report  # noqa: E402
+from test_checks import compile_, frozen_model, lab_dir, load_datasets  # noqa: E402,F401  (lab_dir: a fixture)
 
 from autograder import checks  # noqa: E402
-from autograder.preprocessors import scrub  # noqa: E402
+from autograder.course.plan import GradedProperty  # noqa: E402
 from autograder.course.records import CellGrade, GradeResult  # noqa: E402
 from autograder.grading.scores import out_of_bounds  # noqa: E402
-from autograder.course.plan import GradedProperty  # noqa: E402
-from autograder.sandbox import capture
 from autograder.judging import judge, rebuild, safe_copy  # noqa: E402
-from test_checks import compile_, frozen_model, lab_dir, load_datasets  # noqa: E402,F401  (lab_dir: a fixture)
+from autograder.preprocessors import scrub  # noqa: E402
+from autograder.sandbox import capture
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

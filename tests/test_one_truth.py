@@ -7,12 +7,12 @@ against a real gradebook; its table of lost points is the reference here. The ba
 fresh-process verification, so its final points are compared, not nbgrader's raw cell scores."""
 from __future__ import annotations
 
-import pytest
-
 import assignment_helpers as helpers
+import pytest
 import test_assignment_grading as assignment_grading
-from autograder.grading.runner import grade_class
 from test_pytest_path import AUTOGRADED, PLAN, SETTINGS, graded_runs
+
+from autograder.grading.runner import grade_class
 
 pytestmark = pytest.mark.slow
 

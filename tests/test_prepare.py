@@ -6,11 +6,11 @@ import os
 
 import numpy as np
 import pytest
+from course_copies import write_config
 
+from autograder.authoring.prepare import MANIFEST, is_current, prepare
 from autograder.course import config
 from autograder.data import digits, layout
-from autograder.authoring.prepare import MANIFEST, is_current, prepare
-from course_copies import write_config
 
 
 def course_copy(tmp_path, monkeypatch, secret=None):

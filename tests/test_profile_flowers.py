@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from course_copies import write_config
 from PIL import Image
 
 from autograder import cli
-from autograder.course import config
-from autograder.data import fetch
-from autograder.data import bases, flowers
 from autograder.authoring.prepare import prepare
-from course_copies import write_config
+from autograder.course import config
+from autograder.data import bases, fetch, flowers
 
 CLASSES = ("daisy", "dandelion", "roses", "sunflowers", "tulips")
 PER_CLASS = 4

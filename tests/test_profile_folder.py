@@ -5,15 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from course_copies import write_config
 from PIL import Image
 
 from autograder import cli
-from autograder.course import config
-from autograder.data import fetch
-from autograder.data import folder
 from autograder.authoring.prepare import prepare
-from course_copies import write_config
-
+from autograder.course import config
+from autograder.data import fetch, folder
 
 
 def make_folder(root: Path, classes=("cats", "dogs", "owls"), per_class=5, mode="L") -> Path:

@@ -18,12 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import assignment_helpers as helpers
 import pytest
 
-import assignment_helpers as helpers
-from autograder.course import vocabulary as authoring
 from autograder import checks
 from autograder.course import plan as plans
+from autograder.course import vocabulary as authoring
 from autograder.integrations.pytest import run as runs
 
 SETTINGS = helpers.SETTINGS

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 
+import assignment_helpers as helpers
 import pytest
 
-import assignment_helpers as helpers
-from autograder.course import vocabulary as authoring, config
 from autograder.authoring import release
+from autograder.course import config
+from autograder.course import vocabulary as authoring
 from autograder.preprocessors import hinted_stubs
 
 SETTINGS = helpers.SETTINGS

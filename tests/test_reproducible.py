@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import copy
 
+import assignment_helpers as helpers
 import pytest
 
-import assignment_helpers as helpers
-from autograder.course import config
 from autograder.authoring import solutions
-from autograder.reporting import reproduced
+from autograder.course import config
 from autograder.grading import runner
+from autograder.reporting import reproduced
 
 OWN_SEED = "keras.utils.set_random_seed"
 JOBS = (1, 2)

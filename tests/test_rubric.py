@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import csv
 
-import pytest
-
 import assignment_helpers as helpers
+import pytest
 import rubric_variants as variants
+
 from autograder.grading.runner import grade_class
 
 pytestmark = pytest.mark.slow

@@ -22,8 +22,8 @@ import pytest
 from jupyter_client import KernelManager
 from traitlets.config import Config
 
-from autograder.course import config
 from autograder import sandbox
+from autograder.course import config
 
 preflight_module = importlib.import_module("autograder.sandbox.preflight")   # the package exports the function
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import subprocess
 
+import assignment_helpers as helpers
 import nbformat
 import pytest
 
-import assignment_helpers as helpers
 from autograder.authoring import selfcheck, solutions
 
 SETTINGS = helpers.SETTINGS

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import assignment_helpers as helpers
 import pytest
 
-import assignment_helpers as helpers
 from autograder.authoring import solutions
 
 SETTINGS = helpers.SETTINGS

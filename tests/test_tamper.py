@@ -39,14 +39,15 @@ import threading
 import uuid
 from pathlib import Path
 
+import assignment_helpers as helpers
 import psutil
 import pytest
 
-import assignment_helpers as helpers
-from autograder.course import vocabulary as authoring, config
-from autograder.grading import runner
-from autograder.course.records import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT
+from autograder.course import config
 from autograder.course import plan as plans
+from autograder.course import vocabulary as authoring
+from autograder.course.records import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT
+from autograder.grading import runner
 
 pytestmark = pytest.mark.slow
 

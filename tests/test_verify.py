@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import os
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,15 +18,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 from PIL import Image  # noqa: E402
+from tiny_models import SHAPE, make_base  # noqa: E402
 
 from autograder import checks
-from autograder.course import config  # noqa: E402
 from autograder.checks import CheckFailed  # noqa: E402
-from autograder.data.bases import weights_checksum  # noqa: E402
 from autograder.checks.verifier import verify_in_subprocess  # noqa: E402
+from autograder.course import config  # noqa: E402
 from autograder.course.records import VerifyResult  # noqa: E402
+from autograder.data.bases import weights_checksum  # noqa: E402
 from autograder.judging.saved_model import main, verify  # noqa: E402
-from tiny_models import SHAPE, make_base  # noqa: E402
 
 CLASSES = ["alpha", "beta", "gamma"]
 LEVELS = (40, 130, 220)  # each class is a brightness level

@@ -2,8 +2,8 @@
 architecture trained from scratch on the same small training folder (`labkit compare`)."""
 from __future__ import annotations
 
-from autograder.data.bases import load_base
 from autograder.course.seeding import seed_everything
+from autograder.data.bases import load_base
 
 LEARNING_RATE = 3e-3  # one recipe for both models; only what is trainable differs
 

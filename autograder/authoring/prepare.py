@@ -9,13 +9,16 @@ import os
 import time
 from pathlib import Path
 
-from autograder.course.files import atomic_path, copy_atomic, write_text_atomic
 from autograder import __version__
+from autograder.course.files import (
+    atomic_path,
+    copy_atomic,
+    file_sha256,
+    write_text_atomic,
+)
 from autograder.data import layout
-from autograder.data.layout import MANIFEST, read_manifest  # noqa: F401  (prepare writes it)
-from autograder.course.files import file_sha256
 from autograder.data.bases import BASE_RECIPE
-
+from autograder.data.layout import MANIFEST, read_manifest  # noqa: F401  (prepare writes it)
 
 
 def profile_module(settings):

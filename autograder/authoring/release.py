@@ -12,13 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.course import vocabulary as authoring
+from autograder.course import vocabulary
 from autograder.preprocessors.hinted_stubs import configure
 
 # Files that running the source notebook leaves next to it; nbgrader would copy them into release/.
 BY_PRODUCTS = ("transfer_model.png", ".ipynb_checkpoints", "__pycache__")
-LEAK_MARKERS = (authoring.SOLUTION_BEGIN, authoring.SOLUTION_END, authoring.HIDDEN_BEGIN,
-                authoring.HIDDEN_END, authoring.RUBRIC_HEADING, "BEGIN MARK SCHEME", "checks.hidden_accuracy",
+LEAK_MARKERS = (vocabulary.SOLUTION_BEGIN, vocabulary.SOLUTION_END, vocabulary.HIDDEN_BEGIN,
+                vocabulary.HIDDEN_END, vocabulary.RUBRIC_HEADING, "BEGIN MARK SCHEME", "checks.hidden_accuracy",
                 "checks.saved_model")
 
 

@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.course import vocabulary as authoring
+from autograder.course import vocabulary
 from autograder.course.vocabulary import ACTIVITY_TITLES
 from autograder.preprocessors.nbgrader_setup import NOISE_PATTERN
 
@@ -56,9 +56,9 @@ def _has_code(source: str) -> bool:
 
 def grade_cell(cell) -> CellOutcome:
     """Score an executed grade cell the way nbgrader does (TensorFlow's stderr noise dropped first)."""
-    meta = authoring.nbgrader_meta(cell)
+    meta = vocabulary.nbgrader_meta(cell)
     name, points = meta["grade_id"], float(meta.get("points", 0))
-    activity = authoring.activity_of(name) or 0
+    activity = vocabulary.activity_of(name) or 0
     if cell.cell_type != "code":
         return CellOutcome(name, activity, points, None, "manual", "graded by hand")
     if not _has_code(cell.source):
@@ -79,12 +79,12 @@ def rows(notebook) -> list[ActivityRow]:
     table = {number: ActivityRow(number, title) for number, title in TITLES.items()}
     own_errors = {}  # activity -> the first error raised by the student's own code cells
     for cell in notebook.cells:
-        if cell.cell_type == "code" and not authoring.is_grade_cell(cell):
+        if cell.cell_type == "code" and not vocabulary.is_grade_cell(cell):
             for output in cell.get("outputs", []):
                 if output.output_type == "error":
-                    own_errors.setdefault(authoring.activity_of(cell),
+                    own_errors.setdefault(vocabulary.activity_of(cell),
                                           f"your code: {output.ename}: {_first_line(output.evalue)}")
-    for cell in authoring.grade_cells(notebook):
+    for cell in vocabulary.grade_cells(notebook):
         outcome = grade_cell(cell)
         row = table.setdefault(outcome.activity, ActivityRow(outcome.activity, "other"))
         row.cells.append(outcome)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import vocabulary as authoring
+from autograder.course import vocabulary
 
 SOLUTION_INTRO_END = "**How this notebook works**"
 CHECKS_IMPORT = "from autograder import checks"
@@ -32,7 +32,7 @@ def _plain_code(source: str) -> str:
     kept = []
     for line in source.split("\n"):
         stripped = line.strip()
-        if stripped.startswith((authoring.SOLUTION_BEGIN, authoring.SOLUTION_END, authoring.HINT_PREFIX)):
+        if stripped.startswith((vocabulary.SOLUTION_BEGIN, vocabulary.SOLUTION_END, vocabulary.HINT_PREFIX)):
             continue
         if stripped == CHECKS_IMPORT:
             continue
@@ -48,7 +48,7 @@ def _plain_code(source: str) -> str:
 
 def _plain_answer(source: str) -> str:
     """The example answer of the manually graded cell, without markers or the grader's rubric."""
-    text = source.split(authoring.RUBRIC_HEADING)[0]
+    text = source.split(vocabulary.RUBRIC_HEADING)[0]
     return _plain_code(text)
 
 
@@ -57,16 +57,16 @@ def to_solution(source_notebook) -> nbformat.NotebookNode:
     notebook = copy.deepcopy(source_notebook)
     cells = []
     for cell in notebook.cells:
-        if authoring.is_test_cell(cell):
+        if vocabulary.is_test_cell(cell):
             continue
-        name = authoring.grade_id(cell) or ""
+        name = vocabulary.grade_id(cell) or ""
         cell.metadata.pop("nbgrader", None)
         if cell.cell_type == "code":
             cell.source = _plain_code(cell.source)
             cell.outputs, cell.execution_count = [], None
             if name in CHECKED_OUTPUTS:
                 cell.metadata["tags"] = ["nbval-check-output"]
-        elif authoring.is_grade_cell(cell) or authoring.SOLUTION_BEGIN in cell.source:
+        elif vocabulary.is_grade_cell(cell) or vocabulary.SOLUTION_BEGIN in cell.source:
             cell.source = _plain_answer(cell.source)
         elif name == "a00_title":
             cell.source = cell.source.split(SOLUTION_INTRO_END)[0].rstrip() + (
@@ -109,7 +109,7 @@ def build(settings, run: bool = True, say=print) -> Path:
 
     if run and not is_current(settings):
         prepare(settings, say=say)
-    notebook = to_solution(authoring.read(settings.source_dir / settings.notebook_name))
+    notebook = to_solution(vocabulary.read(settings.source_dir / settings.notebook_name))
     if run:
         with tempfile.TemporaryDirectory(prefix="labkit-solution-") as folder:
             workdir = Path(folder)
@@ -125,6 +125,6 @@ def build(settings, run: bool = True, say=print) -> Path:
             cell.outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
     target = settings.solutions_dir / settings.notebook_name
     target.parent.mkdir(parents=True, exist_ok=True)
-    authoring.write(notebook, target)
+    vocabulary.write(notebook, target)
     say(f"solutions: wrote {target}")
     return target

@@ -6,10 +6,10 @@ import types
 
 import numpy as np
 
-from autograder.sandbox import run_state
 from autograder.checks import lab
 from autograder.checks.quiet import check
 from autograder.checks.result import CheckFailed, describe, passed
+from autograder.sandbox import run_state
 
 LOAD_HINT = ("load both subsets with keras.utils.image_dataset_from_directory(TRAIN_DIR, "
              "validation_split=..., subset='training' / 'validation', seed=SEED, image_size=..., "

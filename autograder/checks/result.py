@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 
 from autograder.course.vocabulary import ACTIVITY_TITLES, HAND_IN, activity_label  # noqa: F401
 
+
 class CheckFailed(AssertionError):
     """A property of the student's work does not hold; the message says what to change.
 

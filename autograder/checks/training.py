@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 
-from autograder.sandbox import run_state
 from autograder.checks import keras_tools as kt
 from autograder.checks import lab
 from autograder.checks.quiet import check
 from autograder.checks.result import CheckFailed, describe, passed
+from autograder.sandbox import run_state
 
 COMPILE_HINT = ("compile with optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'], "
                 "then `history = model.fit(train_ds, validation_data=val_ds, epochs=EPOCHS)`")

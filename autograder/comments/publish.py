@@ -17,8 +17,12 @@ def reference_texts(settings) -> dict[str, str]:
     """The posted solution's example answer and the activity's own text, from the source notebook."""
     import nbformat
 
-    from autograder.course.vocabulary import RUBRIC_HEADING, SOLUTION_BEGIN, SOLUTION_END
-    from autograder.course.vocabulary import activity_of
+    from autograder.course.vocabulary import (
+        RUBRIC_HEADING,
+        SOLUTION_BEGIN,
+        SOLUTION_END,
+        activity_of,
+    )
 
     path = settings.source_dir / settings.notebook_name
     if not path.is_file():

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from autograder.course.settings import Settings  # noqa: F401  (re-exported: config.Settings)
 from autograder.course.validation import (  # noqa: F401  (re-exported for config.X users)
-    ACTIVITIES, CLUSTER_KINDS, COURSE_FILES, EPOCH_KEYS, LETTERS, PROFILES, ConfigError, from_values)
+    ACTIVITIES,
+    CLUSTER_KINDS,
+    COURSE_FILES,
+    EPOCH_KEYS,
+    LETTERS,
+    PROFILES,
+    ConfigError,
+    from_values,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -126,35 +126,35 @@ def code_only(source: str) -> str:
 
 def property_of(cell) -> GradedProperty:
     """The graded property of one autograded grade cell."""
-    from autograder.course import vocabulary as authoring
+    from autograder.course import vocabulary
 
-    grade_id = authoring.grade_id(cell)
+    grade_id = vocabulary.grade_id(cell)
     source = code_only(cell.source)
     checks, names = _calls(grade_id, source)
     outside = [name for name in checks if name == HIDDEN_SPLIT_CHECK]
     if outside and len(outside) != len(checks):
         raise PlanError(f"grade cell {grade_id} mixes {outside[0]} (judged outside the kernel) with "
                         "other checks; give it a grade cell of its own")
-    return GradedProperty(grade_id=grade_id, activity=authoring.activity_of(grade_id),
-                          points=float(authoring.nbgrader_meta(cell)["points"]), source=source,
-                          checks=checks, names=names, hidden=authoring.HIDDEN_BEGIN in cell.source,
+    return GradedProperty(grade_id=grade_id, activity=vocabulary.activity_of(grade_id),
+                          points=float(vocabulary.nbgrader_meta(cell)["points"]), source=source,
+                          checks=checks, names=names, hidden=vocabulary.HIDDEN_BEGIN in cell.source,
                           outside_kernel=bool(outside))
 
 
 def from_notebook(notebook, assignment: str) -> Plan:
     """The plan of a source notebook: one property per autograded (code) grade cell."""
-    from autograder.course import vocabulary as authoring
+    from autograder.course import vocabulary
 
     properties, locked, order = [], {}, []
     for cell in notebook.cells:
-        grade_id = authoring.grade_id(cell)
+        grade_id = vocabulary.grade_id(cell)
         if not grade_id:
             continue
         order.append(grade_id)
-        if authoring.is_test_cell(cell):
+        if vocabulary.is_test_cell(cell):
             properties.append(property_of(cell))
-        elif (cell.cell_type == "code" and authoring.nbgrader_meta(cell).get("locked")
-              and not authoring.is_grade_cell(cell)):
+        elif (cell.cell_type == "code" and vocabulary.nbgrader_meta(cell).get("locked")
+              and not vocabulary.is_grade_cell(cell)):
             locked[grade_id] = cell.source
     if not properties:
         raise PlanError("the source notebook has no autograded grade cells")
@@ -163,13 +163,13 @@ def from_notebook(notebook, assignment: str) -> Plan:
 
 def from_settings(settings) -> Plan:
     """The plan of the configured assignment's source notebook."""
-    from autograder.course import vocabulary as authoring
+    from autograder.course import vocabulary
 
     path = settings.source_dir / settings.notebook_name
     if not path.is_file():
         raise PlanError(f"source notebook not found at {path}; pass --grading-plan with a plan file "
                         "written by `labkit gradescope-bundle` or `labkit classroom`")
-    return from_notebook(authoring.read(path), settings.assignment)
+    return from_notebook(vocabulary.read(path), settings.assignment)
 
 
 def judged_outside(prop) -> bool:

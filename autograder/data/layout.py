@@ -2,8 +2,8 @@
 them as folders of class folders, atomically (a half-written folder is never left under its name)."""
 from __future__ import annotations
 
-import json
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course.vocabulary import HINT_PREFIX, RUBRIC_HEADING, SOLUTION_BEGIN, SOLUTION_END
+from autograder.course.vocabulary import (
+    HINT_PREFIX,
+    RUBRIC_HEADING,
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+)
 
 
 def answers_from_source(source_notebook) -> dict[str, str]:
@@ -87,8 +92,9 @@ def make_release(settings, say=print) -> Path:
         release = None
     if release is not None:
         return release(settings, say=say)
-    from traitlets.config import Config
     from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
     from autograder.preprocessors import nbgrader_setup
 
     c = Config()
@@ -109,10 +115,10 @@ def write_submissions(submitted: Path, students: dict, settings) -> None:
 def run_demo(settings, jobs: int = 2, out: str | Path | None = None, say=print) -> int:
     from rich.console import Console
 
-    from autograder.comments import listing
-    from autograder.reporting import class_results as report
-    from autograder.grading.runner import grade_class, tools_on_path
     from autograder.authoring.prepare import is_current, prepare
+    from autograder.comments import listing
+    from autograder.grading.runner import grade_class, tools_on_path
+    from autograder.reporting import class_results
 
     console = Console()
     started = time.monotonic()
@@ -138,7 +144,7 @@ def run_demo(settings, jobs: int = 2, out: str | Path | None = None, say=print) 
     write_submissions(submitted, later, settings)
     say(f"demo 4/5: {len(later)} more hand in, with comments on their own (or a classmate's) numbers")
     batch = grade_class(settings, submitted, out=out / "grading", jobs=jobs, console=console)
-    for table in report.class_tables(batch.results, settings):
+    for table in class_results.class_tables(batch.results, settings):
         console.print(table)
     say("demo 5/5: activity 13's suggestions for the grader (labkit comments)")
     console.print(listing.table(batch.results, settings))

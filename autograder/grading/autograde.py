@@ -7,13 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autograder.comments.gather import gather as gather_comment
-from autograder.course.records import BAD_NOTEBOOK, GRADING_ERROR, ExecutionReport, GradeResult, Submission
+from autograder.course.records import (
+    BAD_NOTEBOOK,
+    GRADING_ERROR,
+    ExecutionReport,
+    GradeResult,
+    Submission,
+)
 from autograder.grading import gradebook
 from autograder.grading.private_course import lay_out_course, nbgrader_config
 from autograder.grading.scores import attach_errors, first_line, read_grades
 from autograder.grading.task import Task
 from autograder.grading.vetting import SubmissionProblem
-from autograder.judging import cell_outputs, handover as judging, model_verdict as verification
+from autograder.judging import cell_outputs, handover, model_verdict
 from autograder.judging.forked import ForkedCall
 from autograder.reporting import feedback
 
@@ -33,7 +39,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     report_path = root / "execution.json"
     store = root / "capture"   # beside the gradebook: never in the kernel's sandbox
     api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify,
-                                             capture=judging.capture_names(plan), capture_store=store))
+                                             capture=handover.capture_names(plan), capture_store=store))
     outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
     log_dir = Path(task.out_dir) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -61,21 +67,21 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     cells = read_grades(api.coursedir.db_url, settings, submission.student)
     attach_errors(cells, autograded)
     result.cells = [cell.to_dict() for cell in cells]
-    capture, lab, notes = judging.hand_over(autograded.parent, settings, root / "judge", store=store)
+    capture, lab, notes = handover.hand_over(autograded.parent, settings, root / "judge", store=store)
     result.notes.extend(notes)
-    judged_ids = set(judging.capture_names(plan))
+    judged_ids = set(handover.capture_names(plan))
     # the judge and the verifier run at once, each its own fresh process
     with ThreadPoolExecutor(max_workers=1) as pool:
-        verifying = (pool.submit(verification.run, lab / settings.notebook_name, settings, verifier)
+        verifying = (pool.submit(model_verdict.run, lab / settings.notebook_name, settings, verifier)
                      if task.verify else None)
-        outcomes, failure = judging.judge(judge_call, plan, capture, lab, settings)
+        outcomes, failure = handover.judge(judge_call, plan, capture, lab, settings)
         cell_outputs.write_verdicts(autograded, outcomes, failure, judged_ids)
         page = feedback.nbgrader_feedback(settings, root, submission.student)
         if verifying is not None:
             result.verify = verifying.result()
-    changed = judging.apply(result, outcomes, failure, judged_ids)
+    changed = handover.apply(result, outcomes, failure, judged_ids)
     result.comment = gather_comment(facts_call, plan, capture, lab, settings, submission.notebook, result.verify)
-    if verification.apply(result, settings, deferred=task.verify) or changed:
+    if model_verdict.apply(result, settings, deferred=task.verify) or changed:
         gradebook.store(api.coursedir.db_url, settings, result)
         page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals
     keep = Path(task.out_dir) / "autograded" / submission.student / settings.assignment

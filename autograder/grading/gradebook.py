@@ -26,8 +26,9 @@ def source_sha256(settings) -> str:
 
 def make_template(settings, scratch: Path) -> Path:
     """A gradebook holding the assignment's notebook and grade cells (nbgrader generate_assignment)."""
-    from traitlets.config import Config
     from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
     from autograder.preprocessors import nbgrader_setup
 
     notebook = source_notebook(settings)

@@ -10,7 +10,13 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.course.records import GRADING_ERROR, TIMED_OUT, GradeResult, Submission, timed_out_message
+from autograder.course.records import (
+    GRADING_ERROR,
+    TIMED_OUT,
+    GradeResult,
+    Submission,
+    timed_out_message,
+)
 from autograder.grading import spawn
 from autograder.grading.task import Task
 

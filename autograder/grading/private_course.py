@@ -32,9 +32,10 @@ def lay_out_course(task: Task, settings, submission: Submission) -> Path:
 def nbgrader_config(settings, root: Path, report_path: Path, defer_verification: bool = False,
                     capture: dict | None = None, capture_store: Path | None = None):
     """nbgrader's configuration for the private course: the course's own, plus the limits."""
-    from traitlets.config import Config
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import DeduplicateIds, Execute
+    from traitlets.config import Config
+
     from autograder.preprocessors.limited_execute import LimitedExecute
     from autograder.preprocessors.sanitize import DropDuplicateIds
 

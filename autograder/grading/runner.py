@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.grading import hand_grades as manual, local_workers, submissions as inputs, warm
-from autograder.grading.scores import score
+from autograder.grading import hand_grades, local_workers, warm
+from autograder.grading import submissions as inputs
 from autograder.grading.batch import Batch
 from autograder.grading.interrupt import ctrl_c_as_flag
 from autograder.grading.progress import Progress
+from autograder.grading.scores import score
 from autograder.reporting import class_outputs
 
 
@@ -99,7 +100,7 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
     batch_report.results = [by_student[s.student] for s in found]
     # grades a person gave in formgrader since (activity 13) count in grades.csv and the feedback
-    hand_graded = manual.apply(batch_report.results, batch.db_url, settings, score)
+    hand_graded = hand_grades.apply(batch_report.results, batch.db_url, settings, score)
     outputs = class_outputs.write(batch_report.results, settings, out, batch.db_url, hand_graded,
                                   scratch=batch.scratch, submitted={s.student: s.notebook for s in found})
     batch_report.csv, batch_report.plot = outputs.csv, outputs.plot

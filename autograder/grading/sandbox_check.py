@@ -95,8 +95,8 @@ def check(settings, bwrap: str = "bwrap") -> list[Row]:
     """Start the kernel, probe, and judge every finding; the rows of the table."""
     from jupyter_core.paths import jupyter_runtime_dir
 
-    from autograder.sandbox import cgroups, command, environment
     from autograder.preprocessors.limited_execute import LimitedExecute
+    from autograder.sandbox import cgroups, command, environment
 
     hard_mb = LimitedExecute(memory_limit_mb=settings.memory_limit_mb).hard_memory_mb()
     tag = uuid.uuid4().hex[:8]

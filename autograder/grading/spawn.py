@@ -15,10 +15,10 @@ from pathlib import Path
 
 import psutil
 
-from autograder.judging import model_verdict as verification
 from autograder.grading import warm, worker
-from autograder.preprocessors.limited_execute import kill_all
 from autograder.grading.task import Task
+from autograder.judging import model_verdict
+from autograder.preprocessors.limited_execute import kill_all
 
 STARTUP_MARGIN_S = 120   # worker start, nbgrader's sanitizing and feedback, on top of the notebook limit
 _starting = threading.Lock()
@@ -36,7 +36,7 @@ def worker_env(settings, threads: int, base: dict | None = None) -> dict:
 
 def time_limit(settings, verify: bool) -> float:
     """Seconds a worker may take before it is stopped and its student marked timed out."""
-    return settings.notebook_timeout + STARTUP_MARGIN_S + (verification.time_limit(settings) if verify else 0)
+    return settings.notebook_timeout + STARTUP_MARGIN_S + (model_verdict.time_limit(settings) if verify else 0)
 
 
 def start(task: Task, folder: Path, env: dict, cwd: Path, name: str) -> multiprocessing.Process:

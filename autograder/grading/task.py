@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course import files as digest
+from autograder.course import files
 
 
 @dataclass
@@ -26,4 +26,4 @@ class Task:
 
 def file_sha256(path: str | Path | None) -> str:
     """The submitted file's sha256, or "" when there is no file."""
-    return digest.file_sha256(path) if path and Path(path).is_file() else ""
+    return files.file_sha256(path) if path and Path(path).is_file() else ""

@@ -9,12 +9,23 @@ from pathlib import Path
 
 from autograder.course import config
 from autograder.course.files import write_json_atomic
-from autograder.course.records import ALTERED, GRADING_ERROR, OK, GradeResult, Submission
+from autograder.course.records import (
+    ALTERED,
+    GRADING_ERROR,
+    OK,
+    GradeResult,
+    Submission,
+)
 from autograder.grading.altered_cells import cell_notes
 from autograder.grading.autograde import autograde
 from autograder.grading.scores import out_of_bounds, score, template_cells, zero_cells
 from autograder.grading.task import Task, file_sha256
-from autograder.grading.vetting import SubmissionProblem, check_assignment, check_size, read_notebook
+from autograder.grading.vetting import (
+    SubmissionProblem,
+    check_assignment,
+    check_size,
+    read_notebook,
+)
 from autograder.judging.forked import ForkedCall
 from autograder.reporting import feedback
 

@@ -193,9 +193,9 @@ def write(settings, out: str | Path, kit: str = DEFAULT_KIT, say=print) -> list[
 def grader_data(settings, folder: str | Path = ".", facts_file: str | Path = GRADER_FILE) -> dict:
     """Rebuild the hidden test split from the course secret, check it against grader.json, and take
     the repository's pretrained base as the reference that the saved model's base must equal."""
+    from autograder.authoring.prepare import profile_module
     from autograder.data import layout
     from autograder.data.bases import load_base, weights_checksum
-    from autograder.authoring.prepare import profile_module
     from autograder.data.layout import MANIFEST
 
     facts = json.loads(Path(facts_file).read_text())

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from autograder.course.plan import judged_outside
 from autograder.course.records import CellGrade, GradeResult
-from autograder.sandbox import capture as handoff_capture
 from autograder.judging import judge as handoff_judge
 from autograder.judging import safe_copy
+from autograder.sandbox import capture as handoff_capture
 
 JUDGE_TARGET = "autograder.judging.judge:judge"
 

@@ -27,13 +27,26 @@ from nbformat.notebooknode import NotebookNode
 from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from autograder.course.files import write_json_atomic
-from autograder.preprocessors.scrub import scrub
-from autograder.course.records import KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, ExecutionReport
-from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
-from autograder.sandbox.watcher import MemoryWatcher, kill_all, marked_processes, stop_marked  # noqa: F401
+from autograder.course.records import (
+    KERNEL_DIED,
+    MEMORY_LIMIT,
+    OK,
+    TIMED_OUT,
+    ExecutionReport,
+)
 from autograder.judging import hidden_split
 from autograder.judging.cell_outputs import error_output
 from autograder.preprocessors.sandboxed_execute import SandboxedExecute
+from autograder.preprocessors.scrub import scrub
+from autograder.sandbox.environment import (
+    RUN_MARK,  # every process of a grading kernel inherits it
+)
+from autograder.sandbox.watcher import (  # noqa: F401
+    MemoryWatcher,
+    kill_all,
+    marked_processes,
+    stop_marked,
+)
 
 UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
 

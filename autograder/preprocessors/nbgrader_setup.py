@@ -24,7 +24,9 @@ def apply(c, settings) -> None:
     c.LimitOutput.max_lines = 200
     c.LimitOutput.max_traceback = 60
     sandboxed_autograde(c, settings)
-    from autograder.preprocessors.hinted_stubs import configure  # stubs that raise NotImplementedError with a hint
+    from autograder.preprocessors.hinted_stubs import (
+        configure,  # stubs that raise NotImplementedError with a hint
+    )
 
     configure(c)
 

@@ -8,9 +8,18 @@ from pathlib import Path
 import nbformat
 
 from autograder.course.files import write_text_atomic
-from autograder.reporting import reproduced
-from autograder.course.records import ALTERED, REGRADE, KERNEL_DIED, MEMORY_LIMIT, OK, TIMED_OUT, CellGrade, GradeResult
+from autograder.course.records import (
+    ALTERED,
+    KERNEL_DIED,
+    MEMORY_LIMIT,
+    OK,
+    REGRADE,
+    TIMED_OUT,
+    CellGrade,
+    GradeResult,
+)
 from autograder.course.vocabulary import activity_of
+from autograder.reporting import reproduced
 
 
 def activity_at(notebook_path: str, index: int | None) -> int | None:
@@ -103,8 +112,9 @@ def standalone_page(result: GradeResult, settings, summary: str) -> str:
 def nbgrader_feedback(settings, work_dir: Path, student: str, folder: Path | None = None) -> str | None:
     """nbgrader's feedback page for the student's autograded notebook in the private course;
     `folder`: where nbgrader writes it (default: the course's feedback folder)."""
-    from traitlets.config import Config
     from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
     from autograder.preprocessors import nbgrader_setup
 
     if not (work_dir / "autograded" / student / settings.assignment / settings.notebook_name).is_file():

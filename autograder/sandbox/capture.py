@@ -16,11 +16,28 @@ import shutil
 import sys
 import traceback
 import types
-from builtins import (all, any, bool, dict, enumerate, float, getattr, int, isinstance, len, list,  # noqa: A004
-                      next, repr, str, tuple, type)
+from builtins import (  # noqa: A004
+    all,
+    any,
+    bool,
+    dict,
+    enumerate,
+    float,
+    getattr,
+    int,
+    isinstance,
+    len,
+    list,
+    next,
+    repr,
+    str,
+    tuple,
+    type,
+)
 from pathlib import Path
 
-from autograder.sandbox.run_state import MAX_IMAGES, one_pass as _one_pass
+from autograder.sandbox.run_state import MAX_IMAGES
+from autograder.sandbox.run_state import one_pass as _one_pass
 
 _dumps = json.dumps
 _ModuleType = types.ModuleType

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
 from autograder.course.files import write_text_atomic
 
 

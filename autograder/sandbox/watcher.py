@@ -7,7 +7,9 @@ import time
 
 import psutil
 
-from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
+from autograder.sandbox.environment import (
+    RUN_MARK,  # every process of a grading kernel inherits it
+)
 
 
 def marked_processes(mark: str) -> list[psutil.Process]:

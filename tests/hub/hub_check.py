@@ -6,6 +6,7 @@ A step that cannot run because an earlier one failed counts as failed, with the 
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -21,7 +22,6 @@ import sys
 import time
 import traceback
 import uuid
-import contextlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,7 +38,9 @@ sys.path.insert(0, str(CHECKOUT / "tests"))
 
 import assignment_helpers as helpers  # noqa: E402  (builds the students' notebooks from the release)
 from accounts import create as create_accounts  # noqa: E402
-from autograder.course import vocabulary as authoring, config  # noqa: E402
+
+from autograder.course import config
+from autograder.course import vocabulary as authoring  # noqa: E402
 from autograder.reporting.class_results import activity_columns  # noqa: E402
 
 SETTINGS = config.load(CHECKOUT / "course_config.py")

@@ -16,9 +16,15 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+from autograder.course.records import (
+    GRADING_ERROR,
+    TIMED_OUT,
+    WORKER_LOST,
+    GradeResult,
+    Submission,
+)
 from autograder.grading.cluster import bundle, task
 from autograder.grading.cluster.connect import kit_fingerprint
-from autograder.course.records import GRADING_ERROR, TIMED_OUT, WORKER_LOST, GradeResult, Submission
 from autograder.grading.vetting import SubmissionProblem, check_size
 
 RETRIES = 1   # a task that raised (not a grading problem: those are results) is run once more

@@ -18,8 +18,8 @@ import threading
 import uuid
 from pathlib import Path
 
-from autograder.grading.cluster import bundle
 from autograder.grading import spawn, warm
+from autograder.grading.cluster import bundle
 from autograder.grading.task import Task
 from autograder.grading.worker import DIE_WITH_PARENT
 

@@ -14,13 +14,38 @@ published. $LABKIT_AUTOGRADER_ROOT replaces /autograder (tests, local trials).
 One module per job: layout (the names inside the zip), scripts (setup.sh and run_autograder),
 bundle (the zip), results (results.json), container (grading inside the container and its command
 line)."""
-from autograder.integrations.gradescope.bundle import BundleError, build_bundle, bundle_files, bundled_config
-from autograder.integrations.gradescope.container import (autograder_root, find_submission, main, run,
-                                                          run_pytest, work_folder)
-from autograder.integrations.gradescope.layout import (ASSIGNMENT_FILES, BUNDLE_KIND, CACHE, COURSE,
-                                                       DEFAULT_ROOT, KIT, PLAN_FILE, ROOT_VARIABLE)
-from autograder.integrations.gradescope.results import (AFTER_PUBLISHED, VISIBILITIES, VISIBLE, failed_results,
-                                                        results_json, write_results)
+from autograder.integrations.gradescope.bundle import (
+                                                          BundleError,
+                                                          build_bundle,
+                                                          bundle_files,
+                                                          bundled_config,
+)
+from autograder.integrations.gradescope.container import (
+                                                          autograder_root,
+                                                          find_submission,
+                                                          main,
+                                                          run,
+                                                          run_pytest,
+                                                          work_folder,
+)
+from autograder.integrations.gradescope.layout import (
+                                                          ASSIGNMENT_FILES,
+                                                          BUNDLE_KIND,
+                                                          CACHE,
+                                                          COURSE,
+                                                          DEFAULT_ROOT,
+                                                          KIT,
+                                                          PLAN_FILE,
+                                                          ROOT_VARIABLE,
+)
+from autograder.integrations.gradescope.results import (
+                                                          AFTER_PUBLISHED,
+                                                          VISIBILITIES,
+                                                          VISIBLE,
+                                                          failed_results,
+                                                          results_json,
+                                                          write_results,
+)
 from autograder.integrations.gradescope.scripts import RUN_AUTOGRADER, SETUP_SH
 
 __all__ = ["ASSIGNMENT_FILES", "AFTER_PUBLISHED", "BUNDLE_KIND", "BundleError", "CACHE", "COURSE", "DEFAULT_ROOT",

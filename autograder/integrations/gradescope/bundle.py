@@ -9,7 +9,14 @@ import zipfile
 from pathlib import Path
 
 from autograder.course.files import atomic_path
-from autograder.integrations.gradescope.layout import ASSIGNMENT_FILES, BUNDLE_KIND, CACHE, COURSE, KIT, PLAN_FILE
+from autograder.integrations.gradescope.layout import (
+    ASSIGNMENT_FILES,
+    BUNDLE_KIND,
+    CACHE,
+    COURSE,
+    KIT,
+    PLAN_FILE,
+)
 from autograder.integrations.gradescope.scripts import RUN_AUTOGRADER, SETUP_SH
 
 # one fixed time stamp, so that the same course gives the same zip
@@ -89,9 +96,9 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = Fa
 def build_bundle(settings, out: str | Path, say=print) -> Path:
     """Write the autograder zip for the configured assignment; returns its path."""
     from autograder import __version__
-    from autograder.grading.gradebook import source_sha256
-    from autograder.course import plan as plans
     from autograder.authoring.prepare import prepare
+    from autograder.course import plan as plans
+    from autograder.grading.gradebook import source_sha256
 
     prepare(settings, say=lambda message: None)
     plan = plans.from_settings(settings)

@@ -15,8 +15,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.integrations.gradescope.layout import ASSIGNMENT_FILES, COURSE, DEFAULT_ROOT, PLAN_FILE, ROOT_VARIABLE
-from autograder.integrations.gradescope.results import VISIBILITIES, VISIBLE, failed_results, results_json, write_results
+from autograder.integrations.gradescope.layout import (
+    ASSIGNMENT_FILES,
+    COURSE,
+    DEFAULT_ROOT,
+    PLAN_FILE,
+    ROOT_VARIABLE,
+)
+from autograder.integrations.gradescope.results import (
+    VISIBILITIES,
+    VISIBLE,
+    failed_results,
+    results_json,
+    write_results,
+)
 
 
 def autograder_root(root: str | Path | None = None) -> Path:

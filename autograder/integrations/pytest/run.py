@@ -20,10 +20,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.course.files import write_json_atomic
-from autograder.course.files import file_sha256
-from autograder.course.records import Outcome
+from autograder.course.files import file_sha256, write_json_atomic
 from autograder.course.plan import GradedProperty, Plan, judged_outside
+from autograder.course.records import Outcome
 
 PROBE_MARK = "# graded at this place: "
 CACHE_VERSION = 3   # 2: outcomes judged outside the kernel; 3: and their output is the judge's
@@ -71,12 +70,12 @@ def grading_notebook(notebook, plan: Plan):
     Returns the notebook and the grade_ids of the plan's in-kernel cells that it holds."""
     import nbformat
 
-    from autograder.course import vocabulary as authoring
+    from autograder.course import vocabulary
 
     properties = plan.by_id()
     cells, present = [], set()
     for cell in notebook.cells:
-        grade_id = authoring.grade_id(cell)
+        grade_id = vocabulary.grade_id(cell)
         if cell.cell_type != "code":
             cells.append(cell)
             continue
@@ -140,14 +139,14 @@ def judge_outside_kernel(plan: Plan, working_copy: Path, scratch: Path, settings
     import subprocess
     import sys
 
-    from autograder.judging import handover as judging
+    from autograder.judging import handover
 
-    capture, lab, _ = judging.hand_over(working_copy, settings, scratch / "judge", notebook_folder,
+    capture, lab, _ = handover.hand_over(working_copy, settings, scratch / "judge", notebook_folder,
                                         store=scratch / "capture")
     plan_file, out = plan.write(scratch / "plan.json"), scratch / "judged.json"
     run = subprocess.run([sys.executable, "-m", "autograder.judging.judge", str(plan_file), str(capture),
                           str(lab), str(out)], capture_output=True, text=True,
-                         timeout=judging.time_limit(settings))
+                         timeout=handover.time_limit(settings))
     if run.returncode != 0 or not out.is_file():
         tail = " | ".join(run.stderr.strip().splitlines()[-2:])[:300]
         return {p.grade_id: not_run(p, f"could not be judged outside the notebook ({tail})").to_dict()
@@ -169,14 +168,14 @@ def working_copy(notebook_folder: Path, target: Path) -> Path:
 # --- running it -------------------------------------------------------------------------------
 
 def _executor(settings, report_path: Path, plan: Plan, capture_store: Path):
-    from autograder.judging import handover as judging
+    from autograder.judging import handover
     from autograder.preprocessors.limited_execute import LimitedExecute
 
     return LimitedExecute(timeout=settings.cell_timeout, interrupt_on_timeout=True,
                           notebook_timeout=settings.notebook_timeout,
                           memory_limit_mb=settings.memory_limit_mb,
                           output_limit_kb=settings.output_limit_kb, report_path=str(report_path),
-                          capture=judging.capture_names(plan), capture_store=str(capture_store),
+                          capture=handover.capture_names(plan), capture_store=str(capture_store),
                           judge_outside=True, sandbox=settings.sandbox)
 
 

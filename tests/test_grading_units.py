@@ -185,7 +185,7 @@ def test_memory_watcher_kills_a_growing_process_tree():
     import subprocess
     import sys
 
-    from autograder.preprocessors.limited_execute import MemoryWatcher
+    from autograder.sandbox.watcher import MemoryWatcher
 
     grower = ("import subprocess, sys, time\n"
               "child = subprocess.Popen([sys.executable, '-c', 'import time; x = b\"x\" * 2**27; time.sleep(60)'])\n"
@@ -204,7 +204,8 @@ def test_memory_watcher_counts_and_kills_marked_processes_outside_the_tree():
     import subprocess
     import sys
 
-    from autograder.preprocessors.limited_execute import RUN_MARK, MemoryWatcher, marked_processes
+    from autograder.sandbox.environment import RUN_MARK
+    from autograder.sandbox.watcher import MemoryWatcher, marked_processes
 
     env = {**os.environ, RUN_MARK: "unit-test-run"}
     root = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env)

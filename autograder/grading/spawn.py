@@ -18,7 +18,7 @@ import psutil
 from autograder.grading import warm, worker
 from autograder.grading.task import Task
 from autograder.judging import model_verdict
-from autograder.preprocessors.limited_execute import kill_all
+from autograder.sandbox.watcher import kill_all
 
 STARTUP_MARGIN_S = 120   # worker start, nbgrader's sanitizing and feedback, on top of the notebook limit
 _starting = threading.Lock()

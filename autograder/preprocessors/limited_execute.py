@@ -38,15 +38,8 @@ from autograder.judging import hidden_split
 from autograder.judging.cell_outputs import error_output
 from autograder.preprocessors.sandboxed_execute import SandboxedExecute
 from autograder.preprocessors.scrub import scrub
-from autograder.sandbox.environment import (
-    RUN_MARK,  # every process of a grading kernel inherits it
-)
-from autograder.sandbox.watcher import (  # noqa: F401
-    MemoryWatcher,
-    kill_all,
-    marked_processes,
-    stop_marked,
-)
+from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
+from autograder.sandbox.watcher import MemoryWatcher, stop_marked
 
 UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
 

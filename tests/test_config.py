@@ -39,6 +39,8 @@ BAD_VALUES = [
     ("IMAGE_SIZE", (28,), r"IMAGE_SIZE must be a pair of whole numbers >= 8"),
     ("CHANNELS", 2, r"CHANNELS must be 1 \(grayscale\) or 3 \(RGB\), got 2"),
     ("MEMORY_LIMIT_MB", 10, r"MEMORY_LIMIT_MB must be a whole number >= 256, got 10"),
+    ("DISK_LIMIT_MB", 0, r"DISK_LIMIT_MB must be a whole number >= 16, got 0"),
+    ("DISK_LIMIT_MB", "1GB", r"DISK_LIMIT_MB must be a whole number >= 16, got '1GB'"),
     ("NOTEBOOK_TIMEOUT", 5, r"NOTEBOOK_TIMEOUT must be at least CELL_TIMEOUT"),
     ("TRAIN_DIR", "/abs/path", r"TRAIN_DIR must be a path relative to the assignment folder"),
     ("SAVED_MODEL_FILE", "../outside.keras", r"SAVED_MODEL_FILE must be a path relative"),
@@ -61,6 +63,12 @@ def test_missing_setting_is_named(monkeypatch):
     del values["SEED"]
     with pytest.raises(config.ConfigError, match="SEED is missing from course_config.py"):
         config.from_values(values, SHIPPED)
+
+
+def test_a_course_made_before_the_disk_limit_gets_its_default():
+    values = shipped_values()
+    del values["DISK_LIMIT_MB"]
+    assert config.from_values(values, SHIPPED).disk_limit_mb == 1024
 
 
 def test_folder_profile_needs_an_existing_folder(tmp_path):

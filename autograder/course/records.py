@@ -10,12 +10,13 @@ ALTERED = "altered cells"   # graded, but given cells were deleted, duplicated, 
 TIMED_OUT = "timed out"
 KERNEL_DIED = "kernel died"
 MEMORY_LIMIT = "memory limit"
+DISK_LIMIT = "disk limit"     # the kernel wrote more into its working folder than DISK_LIMIT_MB
 BAD_NOTEBOOK = "bad notebook"
 MISSING_NOTEBOOK = "missing notebook"
 WRONG_ASSIGNMENT = "wrong assignment"
 GRADING_ERROR = "grading error"
 WORKER_LOST = "worker lost"   # labkit grade --cluster: the Dask worker grading it was lost every try
-STATUSES = (OK, ALTERED, TIMED_OUT, KERNEL_DIED, MEMORY_LIMIT, BAD_NOTEBOOK, MISSING_NOTEBOOK,
+STATUSES = (OK, ALTERED, TIMED_OUT, KERNEL_DIED, MEMORY_LIMIT, DISK_LIMIT, BAD_NOTEBOOK, MISSING_NOTEBOOK,
             WRONG_ASSIGNMENT, GRADING_ERROR, WORKER_LOST)
 # Statuses that say nothing about the notebook: the next run grades the student again.
 REGRADE = (GRADING_ERROR, WORKER_LOST)
@@ -71,6 +72,8 @@ class ExecutionReport(_Record):
     seconds: float = 0.0
     stray_processes: int = 0      # processes the notebook started that outlived its kernel (stopped)
     removed_files: list = field(default_factory=list)  # links and special files left in the working copy
+    written_mb: float = 0.0       # the most the kernel had added to its working copy at one look
+    trimmed_files: list = field(default_factory=list)  # what it wrote past the disk limit, removed
 
 
 @dataclass

@@ -32,6 +32,7 @@ class Settings:
     cell_timeout: int
     notebook_timeout: int
     memory_limit_mb: int
+    disk_limit_mb: int
     output_limit_kb: int
     cache_dir: Path
     course_secret: str

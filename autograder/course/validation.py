@@ -38,6 +38,11 @@ def _int(values, name, minimum=0) -> int:
     return value
 
 
+def _limit(values, name, default: int, minimum: int) -> int:
+    """A limit added after courses were made: missing means its default."""
+    return _int({name: default, **values}, name, minimum)
+
+
 def _fraction(values, name, low_open=True, high_open=True) -> float:
     value = _get(values, name)
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -208,6 +213,7 @@ def from_values(values: dict, path: Path) -> Settings:
         cell_timeout=cell_timeout,
         notebook_timeout=notebook_timeout,
         memory_limit_mb=_int(values, "MEMORY_LIMIT_MB", 256),
+        disk_limit_mb=_limit(values, "DISK_LIMIT_MB", 1024, 16),
         output_limit_kb=_int(values, "OUTPUT_LIMIT_KB", 1),
         cache_dir=cache.resolve(),
         course_secret=secret,

@@ -60,6 +60,11 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
             f"The notebook: expected every process it starts to end with it, found "
             f"{report.stray_processes} still running after the kernel stopped; they were stopped. Hint: "
             "wait for or stop the processes you start, or do not start any")
+    if report.trimmed_files:
+        result.notes.append(
+            f"The notebook: expected at most {settings.disk_limit_mb} MB of files written into its folder, "
+            f"found {report.written_mb:g} MB; the grader removed the largest it wrote "
+            f"({', '.join(report.trimmed_files[:3])}{', ...' if len(report.trimmed_files) > 3 else ''})")
     if report.removed_files:
         result.notes.append(
             f"The notebook: expected only ordinary files in its folder, found links or special files "

@@ -50,6 +50,7 @@ def nbgrader_config(settings, root: Path, report_path: Path, defer_verification:
                                            for pp in traits["autograde_preprocessors"].default()]
     c.LimitedExecute.notebook_timeout = settings.notebook_timeout
     c.LimitedExecute.memory_limit_mb = settings.memory_limit_mb
+    c.LimitedExecute.disk_limit_mb = settings.disk_limit_mb
     c.LimitedExecute.output_limit_kb = settings.output_limit_kb
     c.LimitedExecute.report_path = str(report_path)
     # when the kit verifies saved models itself, that verification decides the hidden-split cells

@@ -15,6 +15,7 @@ It writes what happened to `report_path` as an `ExecutionReport`. Its kernel sta
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ from traitlets import Bool, Dict, Float, Integer, Unicode
 
 from autograder.course.files import write_json_atomic
 from autograder.course.records import (
+    DISK_LIMIT,
     KERNEL_DIED,
     MEMORY_LIMIT,
     OK,
@@ -39,6 +41,7 @@ from autograder.judging.cell_outputs import error_output
 from autograder.preprocessors.sandboxed_execute import SandboxedExecute
 from autograder.preprocessors.scrub import scrub
 from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
+from autograder.sandbox.disk_watcher import DiskWatcher
 from autograder.sandbox.watcher import MemoryWatcher, stop_marked
 
 UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
@@ -54,6 +57,7 @@ class LimitedExecute(SandboxedExecute):
     memory_limit_mb = Integer(2048, help="resident memory of the kernel's process tree").tag(config=True)
     output_limit_kb = Integer(256, help="output kept per cell while it runs").tag(config=True)
     memory_poll_seconds = Float(0.05, help="how often the memory watcher looks").tag(config=True)
+    disk_limit_mb = Integer(1024, help="what the kernel may add to its working folder").tag(config=True)
     report_path = Unicode("", help="where to write the ExecutionReport as JSON").tag(config=True)
     defer_hidden_split = Bool(False, help="the grader's own out-of-kernel verification of the saved model "
                               "decides the hidden-split cells (autograder.judging.hidden_split); they run a "
@@ -64,6 +68,8 @@ class LimitedExecute(SandboxedExecute):
                          "decides them and writes their output into the graded notebook").tag(config=True)
     capture_store = Unicode("", help="a folder the kernel cannot see: each capture is moved there as soon "
                             "as it is written, so that later cells cannot change it").tag(config=True)
+
+    _watchers: tuple = (None, None)   # (memory, disk) while a notebook runs
 
     def hard_memory_mb(self) -> int:
         """The sandbox's cgroup limit sits above the watcher's: the watcher stops the kernel with a
@@ -141,22 +147,30 @@ class LimitedExecute(SandboxedExecute):
         self._deadline = self._started + self.notebook_timeout + self.startup_timeout
         self._output_bytes: dict[int, int] = {}
         self.timeout_func = self._cell_timeout
-        watcher = None
+        watcher = disk = None
+        self._watchers = (None, None)
         try:
             with self.setup_kernel(env={**os.environ, RUN_MARK: mark}):
                 self._deadline = time.monotonic() + self.notebook_timeout  # from a ready kernel on
                 watcher = MemoryWatcher(self._kernel_pid(), self.memory_limit_mb, self.memory_poll_seconds,
                                         mark=mark)
-                with watcher:
-                    self._run_cells(resources, watcher)
+                disk = DiskWatcher(self._working_copy, self.disk_limit_mb, watcher.kill) if self._working_copy else None
+                self._watchers = (watcher, disk)
+                with watcher, disk or contextlib.nullcontext():
+                    self._run_cells(resources)
+                if disk and disk.exceeded and self.report.status == OK:   # by the last cell, after the last look
+                    self.report.status = DISK_LIMIT
+                    self.report.message = f"the notebook wrote {disk.exceeded} into its folder by its end"
         except DeadKernelError:
             # the kernel died while being shut down or before the first cell; cells are marked below
-            self._stop(self.report.stopped_at_cell or 0, MEMORY_LIMIT if watcher and watcher.exceeded
-                       else KERNEL_DIED)
+            self._stop(self.report.stopped_at_cell or 0, self._death())
         finally:
             self.report.stray_processes = stop_marked(mark)
+            if disk is not None and disk.exceeded:   # before anything reads or copies the folder
+                self.report.trimmed_files = disk.trim()
             self.report.removed_files = scrub(self._working_copy) if self._working_copy else []
             self.report.peak_memory_mb = round(watcher.peak_mb, 1) if watcher else 0.0
+            self.report.written_mb = round(disk.peak_bytes / 2**20, 1) if disk else 0.0
             self.report.seconds = round(time.monotonic() - self._started, 2)
             self._write_report()
         self.set_widgets_metadata()
@@ -167,7 +181,18 @@ class LimitedExecute(SandboxedExecute):
         pid = getattr(provisioner, "pid", None) or getattr(getattr(provisioner, "process", None), "pid", None)
         return pid or os.getpid()
 
-    def _run_cells(self, resources, watcher: MemoryWatcher) -> None:
+    def _death(self) -> str:
+        """Why the kernel died: a watcher stopped it, or it ended by itself."""
+        memory, disk = self._watchers
+        if disk is not None and disk.exceeded:
+            return DISK_LIMIT
+        return MEMORY_LIMIT if memory is not None and memory.exceeded else KERNEL_DIED
+
+    def _disk_overrun(self) -> str:
+        disk = self._watchers[1]
+        return disk.exceeded if disk is not None and disk.exceeded else f"more than {self.disk_limit_mb} MB"
+
+    def _run_cells(self, resources) -> None:
         info_msg = self.wait_for_reply(self.kc.kernel_info())
         if info_msg:
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
@@ -180,7 +205,7 @@ class LimitedExecute(SandboxedExecute):
             try:
                 self.preprocess_cell(cell, resources, index)
             except DeadKernelError:
-                self._stop(index, MEMORY_LIMIT if watcher.exceeded else KERNEL_DIED)
+                self._stop(index, self._death())
                 return
             except CellTimeoutError:  # the kernel ignored the interrupt and stays busy
                 self._stop(index, UNINTERRUPTIBLE)
@@ -208,6 +233,7 @@ class LimitedExecute(SandboxedExecute):
                         f"time limit before this cell"),
             MEMORY_LIMIT: ("MemoryLimit", f"the kernel went over the {self.memory_limit_mb} MB memory "
                            f"limit and was stopped"),
+            DISK_LIMIT: ("DiskLimit", f"the notebook wrote {self._disk_overrun()} into its folder and was stopped"),
             KERNEL_DIED: ("KernelDied", "the Python kernel stopped (it exited or crashed)"),
             UNINTERRUPTIBLE: ("CellTimeoutError", f"a cell ran longer than the {self.timeout} s cell time "
                               "limit and did not stop when interrupted"),

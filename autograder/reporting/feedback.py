@@ -11,6 +11,7 @@ from autograder.course.files import write_text_atomic
 from autograder.course.records import (
     ALTERED,
     KERNEL_DIED,
+    DISK_LIMIT,
     MEMORY_LIMIT,
     OK,
     REGRADE,
@@ -47,6 +48,12 @@ def status_sentence(result: GradeResult, settings) -> str:
         return (f"Expected the notebook to stay under {settings.memory_limit_mb} MB of memory; found it went "
                 f"over {where}, so it was stopped there and the cells after it did not run. Hint: load "
                 "images in batches with the dataset pipeline and do not keep extra copies of large arrays.")
+    if result.status == DISK_LIMIT:
+        when = where if execution.get("stopped_at_cell") is not None else "by its last cell"
+        return (f"Expected the notebook to write at most {settings.disk_limit_mb} MB of files into its folder; "
+                f"found it wrote more {when}, so it was stopped and the largest files it wrote were removed"
+                f"{'' if execution.get('stopped_at_cell') is None else ' (the cells after it did not run)'}. "
+                "Hint: save only the model the lab asks for, and do not write files in a loop.")
     if result.status == KERNEL_DIED:
         return (f"Expected the notebook to run to the end; found that Python stopped {where}, so the cells "
                 "after it did not run. Hint: remove exit(), quit(), os._exit() or anything that ends Python.")
@@ -122,6 +129,9 @@ def nbgrader_feedback(settings, work_dir: Path, student: str, folder: Path | Non
     c = Config()
     nbgrader_setup.apply(c, settings)
     c.CourseDirectory.root = str(work_dir)
+    # nbgrader would copy every file of the graded folder beside the page: what the kernel wrote
+    # (the saved model, anything up to DISK_LIMIT_MB) is not shown there, so none of it is copied
+    c.CourseDirectory.ignore = ["*"]
     if folder is not None:
         c.CourseDirectory.feedback_directory = str(folder)
     outcome = NbGraderAPI(config=c).generate_feedback(settings.assignment, student, force=True)

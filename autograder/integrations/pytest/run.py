@@ -173,7 +173,7 @@ def _executor(settings, report_path: Path, plan: Plan, capture_store: Path):
 
     return LimitedExecute(timeout=settings.cell_timeout, interrupt_on_timeout=True,
                           notebook_timeout=settings.notebook_timeout,
-                          memory_limit_mb=settings.memory_limit_mb,
+                          memory_limit_mb=settings.memory_limit_mb, disk_limit_mb=settings.disk_limit_mb,
                           output_limit_kb=settings.output_limit_kb, report_path=str(report_path),
                           capture=handover.capture_names(plan), capture_store=str(capture_store),
                           judge_outside=True, sandbox=settings.sandbox)

@@ -71,6 +71,7 @@ FAIL_GRADE = "FF"
 CELL_TIMEOUT = 120                    # seconds per notebook cell
 NOTEBOOK_TIMEOUT = 900                # seconds per whole notebook
 MEMORY_LIMIT_MB = 2048                # per grading kernel
+DISK_LIMIT_MB = 1024                  # what a grading kernel may write into its folder (files it adds)
 OUTPUT_LIMIT_KB = 256                 # text output kept per cell
 
 # Every grading kernel (labkit grade, nbgrader autograde, the pytest path) runs in a bubblewrap

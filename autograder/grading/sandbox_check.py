@@ -96,7 +96,7 @@ def check(settings, bwrap: str = "bwrap") -> list[Row]:
     from jupyter_core.paths import jupyter_runtime_dir
 
     from autograder.preprocessors.limited_execute import LimitedExecute
-    from autograder.sandbox import cgroups, command, environment
+    from autograder.sandbox import cgroups, command, environment, leftovers, syscalls
 
     hard_mb = LimitedExecute(memory_limit_mb=settings.memory_limit_mb).hard_memory_mb()
     tag = uuid.uuid4().hex[:8]
@@ -170,6 +170,15 @@ def check(settings, bwrap: str = "bwrap") -> list[Row]:
     rows.append(Row("memory limit", (f"hard limit {hard_mb} MB by cgroup" if "memory" in limited else
                                      "no cgroup here: the grader's memory watcher only")
                     + f"; the watcher stops the kernel at {settings.memory_limit_mb} MB", True))
+    refused = {name: said for name, said in found["system_calls"].items() if said != "allowed"}
+    allowed = sorted(set(found["system_calls"]) - set(refused))
+    rows.append(Row("system calls", f"seccomp filter ({syscalls.describe()}); tried from inside: "
+                    + ("all refused" if not allowed else "ALLOWED: " + ", ".join(allowed)), not allowed))
+    rows.append(Row("disk limit", f"the kernel is stopped past {settings.disk_limit_mb} MB written into its "
+                    "folder (polled), then the largest files it wrote are removed; 1 GB per file", True))
+    swept = leftovers.last_sweep
+    rows.append(Row("leftovers of killed graders", (f"removed at start: {len(swept)} ({', '.join(swept[:3])})"
+                                                    if swept else "none found at start"), True))
     return rows
 
 

@@ -7,8 +7,8 @@ the hand-over.
 A grading kernel runs the student's code, which is hostile (DESIGN section 8). Started through the
 kernelspec `labkit-sandbox`, its provisioner runs ipykernel under bubblewrap as an unprivileged
 uid that sees only /usr, the Python installation, the kit's package and its own working folder
-(the only place it can write besides a private /tmp), under a process-count limit and, where the
-machine allows, a cgroup memory limit. One module per job:
+(the only place it can write besides a private /tmp), under a seccomp filter, a process-count
+limit, a disk limit on its folder and, where the machine allows, a cgroup memory limit. One module per job:
 
     kernelspec   the kernelspec that names the provisioner, written where Jupyter finds it
     provisioner  the jupyter_client provisioner that wraps the kernel command
@@ -17,8 +17,11 @@ machine allows, a cgroup memory limit. One module per job:
     workdir      handing the working folder to the kernel's uid and back
     uids         one unprivileged uid per running kernel (when the grader is root)
     cgroups      process and memory limits by cgroup, where the machine allows
+    syscalls     the seccomp filter: no namespaces, mounts, ptrace, bpf, keyrings ...
+    leftovers    what a killed grader left (sandbox folders, cgroups), removed at the next start
     preflight    start a tiny sandbox once; refuse with the cause and the fix if it fails
     watcher      the kernel's processes, found by the run's mark, watched for memory, killed together
+    disk_watcher what the kernel writes into its working folder, stopped past the disk limit
     reach        run inside a sandboxed kernel: what it can reach (for `labkit sandbox-check`)
     capture      inside the kernel: write the values a grade cell reads into a capture folder
     run_state    inside the kernel: what the kit's work leaves as it found it (random state, ...)

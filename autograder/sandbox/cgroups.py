@@ -7,11 +7,13 @@ limits count the whole sandbox. When no cgroup can be made, RLIMIT_NPROC (set in
 is the process limit and the grader's memory watcher is the only memory limit."""
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from pathlib import Path
 
 CONTROLLERS = ("pids", "memory")
+NAME_PREFIX = "labkit-sandbox-"
 
 
 def _mounts() -> tuple[dict[str, Path], Path | None]:
@@ -85,7 +87,7 @@ class Cgroup:
 
 def create(max_processes: int, memory_mb: int) -> Cgroup | None:
     """A cgroup with these limits (memory_mb 0: no memory limit), or None when none can be made."""
-    name = f"labkit-sandbox-{uuid.uuid4().hex[:12]}"
+    name = f"{NAME_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"   # the owner's pid: see sweep
     v1_mounts, v2_mount = _mounts()
     v1_paths, v2_path = _own_paths()
     group = Cgroup([], [])
@@ -131,6 +133,29 @@ def _v2(group: Cgroup, mount: Path, own: str, name: str, max_processes: int, mem
         if (folder / "memory.swap.max").exists():
             _write(folder / "memory.swap.max", "0")
     group.limited.extend(wanted)
+
+
+def sweep(alive) -> list[str]:
+    """Remove the kit's cgroups beside where this grader makes its own whose owner pid is not
+    `alive` (a grader killed before it could remove them); a cgroup that still holds a process
+    cannot be removed and stays."""
+    v1_mounts, v2_mount = _mounts()
+    v1_paths, v2_path = _own_paths()
+    parents = {v1_mounts[c] / v1_paths[c].lstrip("/") for c in v1_mounts if c in v1_paths}
+    if v2_mount is not None and v2_path is not None:
+        parents.add(v2_mount / v2_path.lstrip("/"))
+    removed = []
+    for parent in parents:
+        for folder in parent.glob(f"{NAME_PREFIX}*"):
+            owner = folder.name[len(NAME_PREFIX):].split("-")[0]
+            if not owner.isdigit() or alive(int(owner)):
+                continue
+            try:
+                folder.rmdir()
+                removed.append(str(folder))
+            except OSError:
+                continue
+    return removed
 
 
 def available() -> str:

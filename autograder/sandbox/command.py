@@ -17,6 +17,7 @@ MERGED = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")   # links into /usr 
 MOUNTED = {Path(p) for p in ("/", "/usr", "/proc", "/dev", "/tmp")}   # mounted before any bind
 HOST_TREES = {Path(p) for p in ("/usr", "/proc", "/dev")}   # their folders exist: nothing to make
 MAX_FILE_MB = 1024     # RLIMIT_FSIZE: no single file larger (a saved model is a few MB)
+FILTER_FD = 3          # the descriptor bubblewrap reads the seccomp filter from
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Layout:
     max_processes: int = 512
     tmp_mb: int = 1024             # size of the private /tmp (and of /dev/shm)
     cgroup_procs: list = field(default_factory=list)   # cgroup.procs files to join first
+    seccomp: Path | None = None    # the compiled seccomp filter (autograder.sandbox.syscalls), outside the sandbox
 
 
 def readonly_paths() -> list[Path]:
@@ -84,6 +86,7 @@ def build(layout: Layout, kernel_cmd: list[str]) -> list[str]:
         args += ["--unshare-all", "--unshare-user", "--uid", str(layout.uid), "--gid", str(layout.uid)]
         args += ["--disable-userns"] if "--disable-userns" in known else []
     args += ["--die-with-parent", "--new-session", "--hostname", "labkit-sandbox", "--clearenv"]
+    args += ["--seccomp", str(FILTER_FD)] if layout.seccomp else []
     for name, value in sorted(layout.env.items()):
         args += ["--setenv", name, value]
     args += _system_mounts(layout, known)
@@ -107,9 +110,12 @@ def build(layout: Layout, kernel_cmd: list[str]) -> list[str]:
         args += ["setpriv", f"--reuid={layout.uid}", f"--regid={layout.uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     args += list(kernel_cmd)
-    if layout.cgroup_procs:  # the first process joins the cgroups, so everything after is inside
-        joins = " && ".join(f"echo $$ > {shlex.quote(path)}" for path in layout.cgroup_procs)
-        args = ["/bin/sh", "-c", f'{joins} && exec "$@"', "labkit-sandbox", *args]
+    # a shell first: it opens the filter for bubblewrap (which reads and closes it) and joins the
+    # cgroups, so that everything after it is inside them
+    prelude = [f"exec {FILTER_FD}< {shlex.quote(str(layout.seccomp))}"] if layout.seccomp else []
+    prelude += [f"echo $$ > {shlex.quote(path)}" for path in layout.cgroup_procs]
+    if prelude:
+        args = ["/bin/sh", "-c", " && ".join(prelude) + ' && exec "$@"', "labkit-sandbox", *args]
     return args
 
 

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder.sandbox import leftovers
+
 OPT_OUT = ("or, to grade without the sandbox (kernels then reach everything the grader can), set "
            "SANDBOX = False in course_config.py")
 
@@ -20,6 +22,8 @@ class SandboxUnavailable(RuntimeError):
 
 def preflight(bwrap: str = "bwrap") -> None:
     """Raise SandboxUnavailable unless a sandbox like a kernel's starts here (tried once, cached)."""
+    if not _results:   # once per process, before its first sandbox
+        leftovers.sweep()
     if bwrap not in _results:
         _results[bwrap] = _try(bwrap)
     if _results[bwrap]:
@@ -28,7 +32,7 @@ def preflight(bwrap: str = "bwrap") -> None:
 
 def _try(bwrap: str) -> str:
     """'' when `true` runs in the sandbox, else the refusal message."""
-    from autograder.sandbox import command, uids
+    from autograder.sandbox import command, syscalls, uids
 
     if shutil.which(bwrap) is None:
         return (f"grading kernels run sandboxed with bubblewrap, and `{bwrap}` is not installed. Fix: "
@@ -40,10 +44,16 @@ def _try(bwrap: str) -> str:
             (root / name).mkdir()
         claim = uids.claim()
         try:
+            syscalls.program()
+        except syscalls.FilterUnavailable as missing:
+            claim.release()
+            return f"grading kernels run under a seccomp filter, and {missing}; {OPT_OUT}."
+        try:
             for name, text in command.etc_files(claim.uid).items():
                 (root / "etc" / name).write_text(text)
             layout = command.Layout(uid=claim.uid, cwd=root / "cwd", sockets=root / "s", etc=root / "etc",
-                                    env={"PATH": "/usr/bin:/bin"}, as_root=os.geteuid() == 0, bwrap=bwrap)
+                                    env={"PATH": "/usr/bin:/bin"}, as_root=os.geteuid() == 0, bwrap=bwrap,
+                                    seccomp=syscalls.write(root / "seccomp.bpf"))
             argv = command.build(layout, [sys.executable, "-c", "import os; print(os.getuid())"])
             try:
                 done = subprocess.run(argv, capture_output=True, text=True, timeout=60)

@@ -11,7 +11,7 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Integer, Unicode
 
-from autograder.sandbox import cgroups, command, environment, uids, workdir
+from autograder.sandbox import cgroups, command, environment, leftovers, syscalls, uids, workdir
 
 
 class SandboxProvisioner(LocalProvisioner):
@@ -28,7 +28,7 @@ class SandboxProvisioner(LocalProvisioner):
                               "0: none").tag(config=True)
     tmp_mb = Integer(1024, help="size of the kernel's private /tmp").tag(config=True)
 
-    _folder: Path | None = None      # /tmp/lk-XXXXXXXX: s/ (sockets, bound) and etc/ (not bound)
+    _folder: Path | None = None      # /tmp/lk-XXXXXXXX: s/ (sockets, bound); etc/, the filter, owner (not bound)
     _claim: uids.Claim | None = None
     _cgroup: cgroups.Cgroup | None = None
     _lent: tuple | None = None       # (working folder, owners) while the kernel's uid has it
@@ -49,6 +49,7 @@ class SandboxProvisioner(LocalProvisioner):
             self._folder = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
             (self._folder / "s").mkdir(mode=0o700)
             (self._folder / "etc").mkdir()
+            leftovers.mark(self._folder)
             self._claim = uids.claim()
         sockets, uid = self._folder / "s", self._claim.uid
         km.transport, km.ip, km.cache_ports = "ipc", str(sockets / "k"), False
@@ -71,7 +72,7 @@ class SandboxProvisioner(LocalProvisioner):
         env = environment.kernel_env(kwargs.get("env") or {})
         layout = command.Layout(uid=uid, cwd=cwd, sockets=sockets, etc=self._folder / "etc", env=env,
                                 as_root=as_root, bwrap=self.bwrap, max_processes=self.max_processes,
-                                tmp_mb=self.tmp_mb,
+                                tmp_mb=self.tmp_mb, seccomp=syscalls.write(self._folder / "seccomp.bpf"),
                                 cgroup_procs=self._cgroup.procs_files if self._cgroup else [])
         kwargs["cmd"] = command.build(layout, kwargs["cmd"])
         kwargs["env"], kwargs["cwd"] = env, str(cwd)   # bubblewrap itself gets no more than the kernel

@@ -51,6 +51,23 @@ def _capabilities() -> str:
     return "?"
 
 
+def _system_calls() -> dict:
+    """Which of the calls the seccomp filter refuses this process can make ('allowed') or not."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    calls = {"a user namespace (unshare)": lambda: libc.unshare(0x10000000),
+             "a mount namespace (unshare)": lambda: libc.unshare(0x00020000),
+             "ptrace": lambda: libc.ptrace(0, 0, 0, 0),
+             "mount": lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None),
+             "bpf": lambda: libc.syscall(321, 0, 0, 0),
+             "keyctl": lambda: libc.syscall(250, 0, 0)}
+    found = {}
+    for name, call in calls.items():
+        found[name] = "allowed" if call() >= 0 else os.strerror(ctypes.get_errno())
+    return found
+
+
 def probe(targets: dict) -> dict:
     """targets: paths (label -> path), writes (paths to try), port, host_pid, host_cmdline."""
     pids = [name for name in os.listdir("/proc") if name.isdigit()]
@@ -71,4 +88,5 @@ def probe(targets: dict) -> dict:
         "pid": os.getpid(), "processes": len(pids), "host_pid_visible": host_visible,
         "nproc": list(resource.getrlimit(resource.RLIMIT_NPROC)),
         "cwd_writable": _write("labkit-probe.txt"),
+        "system_calls": _system_calls(),
     }

@@ -67,6 +67,15 @@ TOTAL_POINTS = 100
 LETTER_GRADES = {"AA": 90, "AB": 80, "BB": 70, "BC": 60, "CC": 50, "CD": 45, "DD": 40}
 FAIL_GRADE = "FF"
 
+# --- deadline and late work ------------------------------------------------
+# The submission time is the exchange's (nbgrader collect's timestamp.txt), never the student's.
+DUE_DATE = None                       # e.g. "2026-12-10 23:59 Europe/Rome"; None: no deadline
+GRACE_MINUTES = 10                    # this late still counts as on time
+LATE_PENALTY = {"percent": 10, "per": "day", "max_percent": 50}   # per started hour or day late
+ZERO_AFTER = None                     # later than this, no points (moves with an extension); None: never
+EXTENSIONS = {}                       # student id -> new due date ("2026-12-12 23:59 Europe/Rome") or extra hours
+ROSTER = None                         # the roster CSV exported from the LMS (for `labkit export`), or None
+
 # --- grading limits --------------------------------------------------------
 CELL_TIMEOUT = 120                    # seconds per notebook cell
 NOTEBOOK_TIMEOUT = 900                # seconds per whole notebook

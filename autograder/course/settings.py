@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autograder.course.deadlines import Deadline
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class Settings:
     saved_model_file: str
     sandbox: bool = True          # grading kernels start in the sandbox (autograder.sandbox)
     clusters: dict = field(default_factory=dict, hash=False)   # CLUSTERS: kind -> its settings
+    deadline: Deadline | None = field(default=None, hash=False)   # DUE_DATE and the late policy; None: none
+    roster: Path | None = None    # ROSTER: the roster exported from the LMS, if given
 
     # Derived places, so that no module builds them by hand.
     @property

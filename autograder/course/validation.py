@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from autograder.course import deadline_settings
 from autograder.course.settings import Settings
 
 PROFILES = ("digits", "flowers", "folder")
@@ -187,6 +188,7 @@ def from_values(values: dict, path: Path) -> Settings:
     secret = os.environ.get("LABKIT_SECRET") or _get(values, "COURSE_SECRET")
     if not isinstance(secret, str) or len(secret) < 8:
         raise _fail("COURSE_SECRET", "a string of at least 8 characters", secret)
+    deadline, roster = deadline_settings.deadline(values, path, _fail)
     cell_timeout = _int(values, "CELL_TIMEOUT", 1)
     notebook_timeout = _int(values, "NOTEBOOK_TIMEOUT", 1)
     if notebook_timeout < cell_timeout:
@@ -222,4 +224,6 @@ def from_values(values: dict, path: Path) -> Settings:
         saved_model_file=_relative(values, "SAVED_MODEL_FILE"),
         sandbox=_bool(values, "SANDBOX", True),   # missing means the safe default
         clusters=_clusters(values),
+        deadline=deadline,
+        roster=roster,
     )

@@ -118,3 +118,17 @@ class Deadline:
         units = math.ceil(late / 3600 / UNITS[self.policy.per])
         percent = min(self.policy.max_percent, units * self.policy.percent)
         return Lateness(late, 100.0 if zero else percent, zero, extension, shown)
+
+
+def record(deadline: Deadline | None, student: str, submitted_at: str, source: str) -> dict:
+    """GradeResult.late: {} without a deadline; else when it was handed in, from which record, and
+    what that costs (autograder.grading.scores applies it to the total)."""
+    if deadline is None:
+        return {}
+    if not submitted_at:
+        return {"submitted_at": "", "source": source, "penalty_percent": 0.0, "zero": False,
+                "words": "no record of when it was handed in: counted as on time"}
+    found = deadline.lateness(student, datetime.fromisoformat(submitted_at))
+    return {"submitted_at": submitted_at, "source": source, "due": found.due, "extension": found.extension,
+            "late_hours": round(found.late_seconds / 3600, 2), "penalty_percent": found.penalty_percent,
+            "zero": found.zero, "words": found.words()}

@@ -44,6 +44,8 @@ class Submission(_Record):
     folder: str | None = None            # the student's assignment folder (copied whole), if any
     problem: str | None = None           # a status from NOT_GRADED, found while reading the input
     message: str = ""
+    submitted_at: str = ""               # when it was handed in, ISO 8601 (grading/submission_times.py)
+    time_source: str = ""                # which record that time comes from, in words
 
 
 @dataclass
@@ -100,6 +102,7 @@ class GradeResult(_Record):
     autograded_notebook: str = ""
     feedback_html: str = ""
     comment: dict = field(default_factory=dict)       # activity 13: text and facts (autograder.comments)
+    late: dict = field(default_factory=dict)          # the deadline's say (course.deadlines.late_record)
 
     @property
     def failed(self) -> bool:

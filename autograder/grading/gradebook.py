@@ -10,6 +10,7 @@ from pathlib import Path
 
 from autograder.course.files import file_sha256
 from autograder.course.records import CellGrade, GradeResult
+from autograder.grading import submission_times
 
 
 class TemplateError(RuntimeError):
@@ -59,22 +60,16 @@ def _same_stubs_as_the_release(c) -> None:
     configure(c)
 
 
-TIMESTAMP = "timestamp.txt"   # nbgrader's record of when a collected submission was made
+TIMESTAMP = submission_times.TIMESTAMP
 EXCHANGE_RECORDS = (TIMESTAMP, "submission_secret.txt")   # what nbgrader's exchange keeps with one
 
 
 def submitted_timestamp(submission):
-    """The time in the submission folder's timestamp.txt (what `nbgrader collect` leaves), or None.
-    formgrader counts a submission as graded only when the gradebook holds this same time."""
-    from nbgrader.utils import parse_utc
-
-    path = Path(submission.folder) / TIMESTAMP if submission.folder else None
-    if path is None or not path.is_file():
-        return None
-    try:
-        return parse_utc(path.read_text().strip())
-    except ValueError:
-        return None
+    """The time in the submission folder's timestamp.txt (what `nbgrader collect` leaves), naive UTC
+    as nbgrader keeps it, or None. formgrader counts a submission as graded only when the gradebook
+    holds this same time."""
+    stamped = submission_times.from_exchange(submission.folder)
+    return stamped.replace(tzinfo=None) if stamped else None
 
 
 def store(db_url: str, settings, result: GradeResult, timestamp=None) -> list[str]:
@@ -88,8 +83,10 @@ def store(db_url: str, settings, result: GradeResult, timestamp=None) -> list[st
     with warnings.catch_warnings(), Gradebook(db_url) as gradebook:
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notes from nbgrader's own queries
         gradebook.update_or_create_student(result.student)
-        gradebook.update_or_create_submission(settings.assignment, result.student,
-                                              **({"timestamp": timestamp} if timestamp else {}))
+        submission = gradebook.update_or_create_submission(settings.assignment, result.student,
+                                                           **({"timestamp": timestamp} if timestamp else {}))
+        if settings.deadline is not None:
+            _late(gradebook, submission, settings, result)
         for cell in map(CellGrade.from_dict, result.cells):
             try:
                 grade = gradebook.find_grade(cell.grade_id, settings.assignment, settings.assignment,
@@ -105,6 +102,19 @@ def store(db_url: str, settings, result: GradeResult, timestamp=None) -> list[st
             grade.needs_manual_grade = False
         gradebook.db.commit()
     return missing
+
+
+def _late(gradebook, submission, settings, result: GradeResult) -> None:
+    """The deadline as nbgrader keeps it (due date, the student's extension, the notebook's late
+    penalty in points), so that formgrader and `nbgrader export` show the kit's penalty."""
+    from datetime import timezone
+
+    deadline = settings.deadline
+    submission.assignment.duedate = deadline.due.astimezone(timezone.utc).replace(tzinfo=None)
+    due, _ = deadline.due_for(result.student)
+    submission.extension = (due - deadline.due) or None
+    for notebook in submission.notebooks:
+        notebook.late_submission_penalty = float((result.late or {}).get("penalty_points", 0.0))
 
 
 def stored_totals(db_url: str, settings) -> dict[str, float]:

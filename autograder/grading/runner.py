@@ -73,7 +73,9 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
         warm.start(local_workers.worker_env(batch))
     batch.scratch.mkdir(parents=True, exist_ok=True)
     batch.prepare_gradebooks()
-    found = inputs.discover(submissions, settings.assignment, settings.notebook_name, batch.scratch)
+    zone = settings.deadline.due.tzinfo if settings.deadline else None   # a zip's times are read in it
+    found = inputs.discover(submissions, settings.assignment, settings.notebook_name, batch.scratch,
+                            **({"zone": zone} if zone else {}))
     done = {s.student: batch.finished(s) for s in found}
     queue = [s for s in found if done[s.student] is None]
     for submission in found:  # idempotent: a gradebook removed since the last run is filled again

@@ -92,6 +92,11 @@ def score(result: GradeResult, settings) -> None:
         maxima[key] = maxima.get(key, 0.0) + cell.max_points
     result.points, result.max_points = points, maxima
     result.total = round(sum(points.values()), 4)
+    late = result.late
+    if late:   # the deadline's penalty, on the total (course.deadlines)
+        late["points_before"] = result.total
+        result.total = 0.0 if late.get("zero") else round(result.total * (1 - late["penalty_percent"] / 100), 4)
+        late["penalty_points"] = round(late["points_before"] - result.total, 4)
     result.max_total = round(sum(maxima.values()), 4) or float(settings.total_points)
     result.percent = round(100.0 * result.total / result.max_total, 2)
     result.letter = settings.letter_for(result.percent)

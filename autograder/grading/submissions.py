@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 import shutil
 import zipfile
+from datetime import timezone
 from pathlib import Path
 
 from autograder.course.records import MISSING_NOTEBOOK, WRONG_ASSIGNMENT, Submission
+from autograder.grading import submission_times
 
 _SKIP = re.compile(r"^(\.|__MACOSX$|.*\.ipynb_checkpoints$)")
 
@@ -81,9 +83,12 @@ def _from_loose_notebooks(root: Path) -> list[Submission]:
             if path.is_file() and path.suffix == ".ipynb"]
 
 
-def discover(path: str | Path, assignment: str, notebook_name: str, scratch: Path) -> list[Submission]:
-    """Every student's submission under `path` (a folder or a zip), sorted by student id."""
+def discover(path: str | Path, assignment: str, notebook_name: str, scratch: Path,
+             zone=timezone.utc) -> list[Submission]:
+    """Every student's submission under `path` (a folder or a zip), sorted by student id, with the
+    time it was handed in (`zone`: the one a zip's times are read in)."""
     path = Path(path)
+    recorded = {}
     if not path.exists():
         raise InputError(f"SUBMISSIONS must be an existing folder or zip file, got {str(path)!r} instead.")
     if path.is_file():
@@ -91,7 +96,8 @@ def discover(path: str | Path, assignment: str, notebook_name: str, scratch: Pat
             raise InputError(f"SUBMISSIONS must be a folder or a .zip file, got the file {str(path)!r} instead.")
         unpacked = scratch / "unzipped"
         shutil.rmtree(unpacked, ignore_errors=True)
-        path = unpack_zip(path, unpacked)
+        archive, path = path, unpack_zip(path, unpacked)
+        recorded = submission_times.zip_times(archive, unpacked, zone)
     if (path / "submitted").is_dir():
         path = path / "submitted"
     if _is_nbgrader_layout(path):
@@ -102,4 +108,7 @@ def discover(path: str | Path, assignment: str, notebook_name: str, scratch: Pat
         raise InputError(
             f"SUBMISSIONS must hold <student>/{assignment}/{notebook_name} folders or <student>.ipynb "
             f"files, found neither in {str(path)!r}.")
+    for submission in submissions:
+        moment, submission.time_source = submission_times.when(submission, recorded)
+        submission.submitted_at = moment.isoformat() if moment else ""
     return sorted(submissions, key=lambda s: s.student)

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.course import config
+from autograder.course import config, deadlines
 from autograder.course.files import write_json_atomic
 from autograder.course.records import (
     ALTERED,
@@ -44,6 +44,8 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
     result = GradeResult(student=submission.student, status=OK, source_sha256=task.source_sha256,
                          submission_sha256=file_sha256(submission.notebook))
     result.sandboxed = settings.sandbox
+    result.late = deadlines.record(settings.deadline, submission.student, submission.submitted_at,
+                                   submission.time_source)
     source_cells, maxima = template_cells(task.template_db, settings)
     grade_cell_ids = set(maxima)
     try:

@@ -49,14 +49,31 @@ def row(result: GradeResult, settings, assessment=None) -> dict:
         "sandbox": "sandboxed" if result.sandboxed else "not sandboxed",
     })
     values.update(comments.csv_values(assessment))
+    if settings.deadline is not None:
+        values.update(late_values(result))
     return values
+
+
+LATE_COLUMNS = ("points_before_penalty", "late_hours", "late_penalty_percent", "extension", "submitted_at",
+                "time_source")
+
+
+def late_values(result: GradeResult) -> dict[str, str]:
+    """The deadline's columns of grades.csv: the points before the penalty, how late, what it cost."""
+    late = result.late or {}
+    return {"points_before_penalty": f"{late.get('points_before', result.total):g}",
+            "late_hours": f"{late.get('late_hours', 0.0):g}",
+            "late_penalty_percent": f"{late.get('penalty_percent', 0.0):g}",
+            "extension": late.get("extension", ""), "submitted_at": late.get("submitted_at", ""),
+            "time_source": late.get("source", "")}
 
 
 def write_csv(results: list[GradeResult], settings, path: Path, assessments: dict) -> Path:
     """grades.csv: one whole row per student, activity 13's suggestions (`assessments`, student ->
     pre-assessment, never points) in its last columns; written once, atomically."""
     columns = ["student", *activity_columns(settings), "total", "percent", "letter", "status",
-               "verified", "accuracy", "sandbox", "lost", "message", *comments.COLUMNS]
+               "verified", "accuracy", "sandbox", "lost", "message", *comments.COLUMNS,
+               *(LATE_COLUMNS if settings.deadline is not None else ())]
     with atomic_path(path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
@@ -77,7 +94,9 @@ def class_tables(results: list[GradeResult], settings):
         students.add_column(name, justify=justify)
     for result in sorted(results, key=lambda r: r.student):
         style = "red" if result.failed else ("yellow" if result.status == ALTERED else None)
-        students.add_row(result.student, f"{result.total:g} / {result.max_total:g}", f"{result.percent:.1f}",
+        penalty = (result.late or {}).get("penalty_percent")
+        late = f" (late, -{penalty:g} %)" if penalty else ""
+        students.add_row(result.student, f"{result.total:g} / {result.max_total:g}{late}", f"{result.percent:.1f}",
                          result.letter, result.status, (result.verify or {}).get("status", "not run"),
                          "yes" if result.sandboxed else "[bold red]not sandboxed[/]", style=style)
     percents = [r.percent for r in results] or [0.0]

@@ -95,12 +95,32 @@ def summary_html(result: GradeResult, settings) -> str:
         f"({result.percent:.1f} %), grade {html.escape(result.letter)}</h2>"
         f"<p>Status: <b>{html.escape(result.status)}</b>"
         + ("" if result.sandboxed else " (not sandboxed: graded without the kit's sandbox)") + "</p>"
+        + late_html(result)
         + (f"<ul>{notes_html}</ul>" if notes_html else "")
         + '<table style="border-collapse:collapse" border="1" cellpadding="4">'
         "<tr><th>Activity</th><th>Points</th><th>Points lost, the check that took them, and why "
         "(expected / found / hint)</th></tr>"
         + "".join(rows) + "</table></div>"
     )
+
+
+def late_sentence(result: GradeResult) -> str:
+    """When it was handed in, by which record, and what the deadline made of it; '' without one."""
+    late = result.late or {}
+    if not late:
+        return ""
+    if not late.get("submitted_at"):
+        return late.get("words", "")
+    when = f"Handed in {late['submitted_at'][:16].replace('T', ' ')} (from {late['source']}); due {late['due']}"
+    if not late.get("words"):
+        return f"{when}: on time."
+    return (f"{when}: {late['words']}, so {late.get('points_before', 0):g} points became "
+            f"{late.get('points_before', 0) - late.get('penalty_points', 0):g}.")
+
+
+def late_html(result: GradeResult) -> str:
+    sentence = late_sentence(result)
+    return f'<p id="late-work">{html.escape(sentence)}</p>' if sentence else ""
 
 
 def insert_summary(page: str, summary: str) -> str:

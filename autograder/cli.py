@@ -10,7 +10,8 @@ Exit status, the same for every subcommand:
                     here: data not fetched or unreadable (FetchError, FolderError), no sandbox
                     (SandboxUnavailable), course files that nbgrader or the bundle cannot use or that
                     are not prepared yet (ReleaseError, TemplateError, BundleError, ClassroomError),
-                    no graded comments for `comments` to list
+                    no graded comments for `comments` to list, an export without grades.csv or a
+                    roster it can use (ExportError), or a graded student the roster does not have
   2    BAD_REQUEST  the request is wrong and nothing was done: the command line (argparse's own
                     status), course_config.py (ConfigError), grade's SUBMISSIONS (InputError) and
                     --cluster (ClusterError)
@@ -43,12 +44,13 @@ def error_kinds() -> tuple[tuple[type[Exception], int, str], ...]:
     from autograder.grading.submissions import InputError
     from autograder.integrations.classroom import ClassroomError
     from autograder.integrations.gradescope.bundle import BundleError
+    from autograder.integrations.lms.export import ExportError
     from autograder.sandbox import SandboxUnavailable
 
     return ((config.ConfigError, BAD_REQUEST, "configuration error: "), (InputError, BAD_REQUEST, ""),
             (ClusterError, BAD_REQUEST, ""), (FetchError, FELL_SHORT, ""), (FolderError, FELL_SHORT, ""),
             (SandboxUnavailable, FELL_SHORT, ""), (ReleaseError, FELL_SHORT, ""), (TemplateError, FELL_SHORT, ""),
-            (BundleError, FELL_SHORT, ""), (ClassroomError, FELL_SHORT, ""))
+            (BundleError, FELL_SHORT, ""), (ClassroomError, FELL_SHORT, ""), (ExportError, FELL_SHORT, ""))
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,12 @@ def _classroom(args) -> bool:
     return True
 
 
+def _export(args) -> bool:
+    from autograder.integrations.lms.export import run
+
+    return run(config.load(args.config), args.to, args.roster, args.grades, args.out, everyone=args.all)
+
+
 def _sandbox_check(args) -> bool:
     from autograder.grading.sandbox_check import show
 
@@ -238,6 +246,15 @@ COMMANDS = (
     Command("classroom", "write the GitHub Classroom autograding workflow", _classroom,
             (arg("--out", default=None, help="output folder (default: classroom/ in the course)"),
              arg("--kit", default=None, help="pip requirement that installs this kit on the runner"))),
+    Command("export", "grades.csv (after late penalties) as the file Canvas or Moodle imports, matched to the "
+            "LMS's roster (exit 1 if a graded student has no roster row)", _export,
+            (arg("--to", choices=("canvas", "moodle", "csv"), required=True, help="the LMS's import format"),
+             arg("--roster", default=None, help="the roster CSV exported from the LMS (default: ROSTER in "
+                 "course_config.py)"),
+             arg("--grades", default=None, help="grades.csv to export (default: grading/<assignment>/grades.csv)"),
+             arg("--out", default=None, help="the file to write (default: <assignment>_<to>.csv beside grades.csv)"),
+             arg("--all", action="store_true", help="also students whose grade is not final (grading error, not "
+                 "sandboxed, waiting for a hand grade)"))),
     Command("sandbox-check", "start one sandboxed grading kernel and show what it can and cannot reach (exit 1 "
             "if something must not be reachable)", _sandbox_check,
             (arg("--bwrap", default="bwrap", help="the bubblewrap executable (default: bwrap)"),)),

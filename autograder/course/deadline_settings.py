@@ -2,15 +2,14 @@
 DUE_DATE is None). Every wrong value stops with a message naming the setting, like the others."""
 from __future__ import annotations
 
-import csv
 import math
 from datetime import timedelta
 from pathlib import Path
 
+from autograder.course import roster as rosters
 from autograder.course.deadlines import UNITS, Deadline, DeadlineError, LatePolicy, parse_time
 
 NAMES = ("DUE_DATE", "GRACE_MINUTES", "LATE_PENALTY", "ZERO_AFTER", "EXTENSIONS", "ROSTER")
-ROSTER_COLUMNS = ("student", "login", "email", "id", "sis login id", "sis user id", "username", "idnumber")
 
 
 def _number(value) -> bool:
@@ -37,16 +36,12 @@ def _policy(value, fail) -> LatePolicy:
     return LatePolicy(float(percent), per, float(cap))
 
 
-def roster_students(path: Path) -> set[str]:
-    """Every identifier of every row of an LMS roster export (login, e-mail, id, ...), lower-cased."""
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
-    found = set()
-    for row in rows:
-        for key, value in row.items():
-            if key and key.strip().lower() in ROSTER_COLUMNS and value and value.strip():
-                found.add(value.strip().lower())
-    return found
+def roster_students(path: Path, fail) -> set[str]:
+    """Every login and e-mail of the LMS roster export, lower-cased."""
+    try:
+        return set().union(*rosters.read(path).keys)
+    except rosters.RosterError as error:
+        raise fail("ROSTER", "a roster CSV exported from the LMS", f"{path}: {error}") from None
 
 
 def _extensions(value, due, roster: set[str] | None, fail) -> dict:
@@ -97,6 +92,6 @@ def deadline(values: dict, path: Path, fail) -> tuple[Deadline | None, Path | No
         zero_after = _time("ZERO_AFTER", zero_after, fail)
         if zero_after <= due:
             raise fail("ZERO_AFTER", "a date after DUE_DATE", values["ZERO_AFTER"])
-    students = roster_students(roster) if roster is not None else None
+    students = roster_students(roster, fail) if roster is not None else None
     extensions = _extensions(values.get("EXTENSIONS", {}), due, students, fail)
     return Deadline(due, timedelta(minutes=grace), policy, zero_after, extensions), roster

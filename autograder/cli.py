@@ -13,8 +13,8 @@ Exit status, the same for every subcommand:
                     no graded comments for `comments` to list, an export without grades.csv or a
                     roster it can use (ExportError), or a graded student the roster does not have
   2    BAD_REQUEST  the request is wrong and nothing was done: the command line (argparse's own
-                    status), course_config.py (ConfigError), grade's SUBMISSIONS (InputError) and
-                    --cluster (ClusterError)
+                    status), course_config.py (ConfigError), check's NOTEBOOK (NotebookMissing),
+                    grade's SUBMISSIONS (InputError) and --cluster (ClusterError)
   130  INTERRUPTED  Ctrl-C (128 + SIGINT, as shells report it); `grade` resumes where it stopped
 Errors of these kinds print one line, `labkit <command>: <message>`, on stderr; any other error is a
 bug and shows Python's traceback."""
@@ -37,6 +37,7 @@ def error_kinds() -> tuple[tuple[type[Exception], int, str], ...]:
     """(error kind, exit status, label before its message); the first kind that matches decides.
     Imported only once a command has failed: some of these modules import nbgrader."""
     from autograder.authoring.release import ReleaseError
+    from autograder.authoring.selfcheck import NotebookMissing
     from autograder.data.fetch import FetchError
     from autograder.data.folder import FolderError
     from autograder.grading.cluster.named import ClusterError
@@ -48,6 +49,7 @@ def error_kinds() -> tuple[tuple[type[Exception], int, str], ...]:
     from autograder.sandbox import SandboxUnavailable
 
     return ((config.ConfigError, BAD_REQUEST, "configuration error: "), (InputError, BAD_REQUEST, ""),
+            (NotebookMissing, BAD_REQUEST, ""),
             (ClusterError, BAD_REQUEST, ""), (FetchError, FELL_SHORT, ""), (FolderError, FELL_SHORT, ""),
             (SandboxUnavailable, FELL_SHORT, ""), (ReleaseError, FELL_SHORT, ""), (TemplateError, FELL_SHORT, ""),
             (BundleError, FELL_SHORT, ""), (ClassroomError, FELL_SHORT, ""), (ExportError, FELL_SHORT, ""))

@@ -137,11 +137,15 @@ def render(table: list[ActivityRow], seconds: float | None = None, console=None)
     console.print(f"Checked{timing}: {earned:g} of {possible:g} points{note}.")
 
 
+class NotebookMissing(ValueError):
+    """The notebook to check is not there."""
+
+
 def run(path: str | Path, timeout: int = 300, console=None) -> int:
     """Execute, print the table; exit status 0 if no check failed."""
     path = Path(path).resolve()
     if not path.is_file():
-        raise FileNotFoundError(f"no notebook at {path}")
+        raise NotebookMissing(f"NOTEBOOK must be an existing .ipynb file, got {str(path)!r} instead.")
     notebook, seconds = execute(path, timeout=timeout)
     table = rows(notebook)
     render(table, seconds, console=console)

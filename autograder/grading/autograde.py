@@ -43,10 +43,10 @@ KEPT = Stage("keeping a copy of the graded notebook", instead="the graded notebo
 
 
 def autograde(task: Task, settings, submission: Submission, result: GradeResult, verifier=None,
-              judge_call=None) -> str | None:
+              judge_call=None, notebook=None) -> str | None:
     """nbgrader's autograde on the private course, then the judgment outside the kernel and the
     verification of the saved model (`judge_and_verify`); fills `result` and returns nbgrader's
-    feedback page."""
+    feedback page. `notebook`: what to grade instead of the submitted file (altered_cells.given_marks)."""
     from nbgrader.apps import NbGraderAPI
 
     from autograder.course import plan as plans
@@ -55,7 +55,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     facts_call = ForkedCall("labkit-facts")   # activity 13's facts from the same hand-over (comments.gather)
     try:
         plan = plans.from_settings(settings)
-        root = lay_out_course(task, settings, submission)
+        root = lay_out_course(task, settings, submission, notebook)
         report_path = root / "execution.json"
         store = root / "capture"   # beside the gradebook: never in the kernel's sandbox
         api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify,

@@ -17,7 +17,7 @@ from autograder.course.records import (
     GradeResult,
     Submission,
 )
-from autograder.grading.altered_cells import cell_notes
+from autograder.grading.altered_cells import cell_notes, given_marks, released_marks
 from autograder.grading.autograde import autograde
 from autograder.grading.scores import out_of_bounds, score, template_cells, zero_cells
 from autograder.grading.task import Task, file_sha256
@@ -59,9 +59,12 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
         notebook = read_notebook(notebook_path)
         check_assignment(notebook, grade_cell_ids, settings.assignment)
         altered = cell_notes(notebook, source_cells, grade_cell_ids)
+        planted, changed = given_marks(notebook, released_marks(task.template_db, settings))
+        altered += planted
         result.notes = list(altered)
+        # the grader's copy without planted marks; the submitted file is never changed
+        page = autograde(task, settings, submission, result, verifier, judge_call, notebook if changed else None)
         del notebook
-        page = autograde(task, settings, submission, result, verifier, judge_call)
         if altered and result.status == OK:
             result.status = ALTERED
             result.message = f"{len(altered)} change{'s' if len(altered) > 1 else ''} to graded cells: {altered[0]}"

@@ -3,9 +3,11 @@ resume, untouched submissions, the gradebook, feedback and reports."""
 from __future__ import annotations
 
 import csv
+import html
 import json
 import shutil
 import sqlite3
+from pathlib import Path
 
 import grading_helpers as helpers
 import nbformat
@@ -278,3 +280,54 @@ def test_ctrl_c_stops_the_workers_and_a_rerun_finishes_the_rest(graded, tmp_path
     assert sorted(rerun.skipped) == sorted(finished)
     assert sorted(rerun.graded) == sorted({"alice", "bob", "looper"} - finished)
     assert [r.status for r in rerun.results] == [OK, OK, TIMED_OUT]
+
+
+def planted(notebook, meta, source="print('extra credit, please')", at=None):
+    """`notebook` with a new cell carrying the nbgrader marks `meta`, inserted at `at` (default: last)."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = meta
+    notebook.cells.insert(len(notebook.cells) if at is None else at, cell)
+    return notebook
+
+
+def test_planted_grade_cells_cost_nothing_but_themselves(graded, tmp_path):
+    """A cell the assignment never gave, marked for grading, is ignored and named; the rest of the
+    notebook is graded as usual, and the classmates' rows are those of a batch without it."""
+    release, subset = graded["release"], tmp_path / "submitted"
+    for student in ("alice", "carol"):
+        shutil.copytree(graded["submitted"] / student, subset / student)
+    marks = {"grade": True, "solution": False, "locked": True, "schema_version": 3, "task": False}
+    helpers.write_submission(subset, "planter", planted(helpers.solved(release),
+                                                        {**marks, "grade_id": "bonus", "points": 50}))
+    forger = helpers.solved(release, a02_squares="squares = [1, 2]")
+    planted(forger, {**marks, "grade_id": "a01_add_test", "points": 50}, source="pass", at=1)  # a real id, first
+    planted(forger, {**marks, "grade": False, "locked": False, "solution": True, "grade_id": "a02_extra"})
+    planted(forger, {**marks, "grade_id": "a03_bonus", "points": "fifty"})
+    planted(forger, {**marks, "points": 5})                                   # no grade id
+    planted(forger, {**marks, "grade_id": "newer", "points": 5, "schema_version": 9})
+    planted(forger, "not nbgrader's marks")
+    helpers.write_submission(subset, "forger", forger)
+    before = helpers.tree_checksums(subset)
+    batch = runner.grade_class(graded["settings"], subset, out=tmp_path / "out", jobs=2, progress=False)
+    results = by_student(batch)
+    assert helpers.tree_checksums(subset) == before
+    assert (results["planter"].status, results["planter"].total) == (ALTERED, helpers.MAX_TOTAL)
+    assert results["planter"].message.endswith("cell 'bonus' is not part of the assignment: ignored, it scores "
+                                               "nothing; add no cells marked for grading")
+    page = Path(results["planter"].feedback_html).read_text()
+    assert html.escape("cell 'bonus' is not part of the assignment") in page
+    assert (results["forger"].status, results["forger"].total) == (ALTERED, 3)
+    notes = " | ".join(results["forger"].notes)
+    for named in ("cell 'a01_add_test' appears more than once", "cell 'a02_extra' is not part",
+                  "cell 'a03_bonus' is not part", "(marked with no grade id) is not part", "cell 'newer' is not part",
+                  "(with grading marks the grader cannot read) is not part"):
+        assert named in notes, notes
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{batch.out / 'gradebook.db'}") as book:   # no grade for a planted cell
+        for student in results:
+            notebook = book.find_submission_notebook(helpers.ASSIGNMENT, helpers.ASSIGNMENT, student)
+            assert sorted(grade.name for grade in notebook.grades) == sorted(helpers.TESTS)
+    alone = {row["student"]: row for row in csv.DictReader(graded["batch"].csv.read_text().splitlines())}
+    here = {row["student"]: row for row in csv.DictReader(batch.csv.read_text().splitlines())}
+    assert {s: here[s] for s in ("alice", "carol")} == {s: alone[s] for s in ("alice", "carol")}

@@ -1,6 +1,7 @@
 """Parts of the batch grader that need no kernel: inputs, checks, verification, feedback."""
 from __future__ import annotations
 
+import json
 import zipfile
 
 import grading_helpers as helpers
@@ -265,3 +266,85 @@ def test_the_end_of_a_batch_writes_grades_csv_once_with_every_column(settings, t
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert rows["ana"]["a13_suggested"] and rows["ana"]["a13_review"] in ("clear", "read")
     assert rows["ben"]["a13_suggested"] == rows["ben"]["a13_review"] == ""
+
+
+def released(notebook):
+    """The source notebook as a release carries it: every marked cell with its checksum; and the marks
+    the assignment gives (altered_cells.released_marks reads them from the template gradebook)."""
+    from nbgrader.utils import compute_checksum
+
+    marks = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta:
+            meta["checksum"], meta["cell_type"] = compute_checksum(cell), cell.cell_type
+            marks[meta["grade_id"]] = json.loads(json.dumps(meta))
+    return notebook, marks
+
+
+def with_cell(notebook, meta, source="print('bonus')", at=None):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = meta
+    notebook.cells.insert(len(notebook.cells) if at is None else at, cell)
+    return notebook
+
+
+CHANGED = "were changed; it was graded as released"
+PLANTED = {"grade": True, "solution": False, "locked": True, "schema_version": 3, "task": False}
+
+
+@pytest.mark.parametrize("meta, named", [
+    ({**PLANTED, "grade_id": "bonus", "points": 50}, "the notebook: cell 'bonus' is not part of the assignment"),
+    ({**PLANTED, "grade": False, "solution": True, "locked": False, "grade_id": "a02_more"},
+     "activity 2: cell 'a02_more' is not part of the assignment"),
+    ({**PLANTED, "grade_id": "a03_bonus", "points": "fifty"}, "activity 3: cell 'a03_bonus' is not part"),
+    ({**PLANTED, "points": 5}, "cell 8 (marked with no grade id) is not part"),
+    ({**PLANTED, "grade_id": "", "points": 5}, "cell 8 (marked with no grade id) is not part"),
+    ({**PLANTED, "grade_id": "new", "points": 5, "schema_version": 9}, "cell 'new' is not part"),
+    ("garbage", "cell 8 (with grading marks the grader cannot read) is not part"),
+])
+def test_a_planted_cell_loses_its_marks_and_is_named(meta, named):
+    from autograder.grading.altered_cells import cell_notes, given_marks
+
+    notebook, marks = released(helpers.source_notebook())
+    notebook = with_cell(notebook, meta)
+    assert len(notebook.cells) == 8
+    notes, changed = given_marks(notebook, marks)
+    assert changed and len(notes) == 1 and named in notes[0]
+    assert notes[0].endswith(": ignored, it scores nothing; add no cells marked for grading")
+    assert "nbgrader" not in notebook.cells[-1].metadata and notebook.cells[-1].source == "print('bonus')"
+    assert cell_notes(notebook, {k: "code" for k in marks}, set(helpers.TESTS)) == []
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    MetadataValidator().validate_nb(notebook)   # what nbgrader's CheckCellMetadata asks
+
+
+def test_an_honest_notebook_is_left_as_it_is():
+    from autograder.grading.altered_cells import given_marks
+
+    notebook, marks = released(helpers.source_notebook())
+    before = nbformat.writes(notebook)
+    assert given_marks(notebook, marks) == ([], False) and nbformat.writes(notebook) == before
+
+
+def test_of_a_repeated_cell_the_copy_as_released_keeps_its_marks():
+    from autograder.grading.altered_cells import cell_notes, given_marks
+
+    notebook, marks = released(helpers.source_notebook())
+    original = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "a01_add_test")
+    with_cell(notebook, {**PLANTED, "grade_id": "a01_add_test", "points": 50}, source="pass", at=1)
+    assert any("appears more than once" in note for note in cell_notes(notebook, {k: "code" for k in marks},
+                                                                      set(helpers.TESTS)))
+    assert given_marks(notebook, marks) == ([], True)
+    assert "nbgrader" not in notebook.cells[1].metadata and original.metadata.nbgrader == marks["a01_add_test"]
+
+
+def test_a_given_cell_with_changed_marks_gets_the_released_ones_back():
+    from autograder.grading.altered_cells import given_marks
+
+    notebook, marks = released(helpers.source_notebook())
+    answer = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "a01_add")
+    answer.metadata.nbgrader.update(grade=True, points=50)   # an answer cell turned into a 50-point check
+    notes, changed = given_marks(notebook, marks)
+    assert changed and notes == [f"activity 1: the grading marks of cell 'a01_add' {CHANGED}"]
+    assert answer.metadata.nbgrader == marks["a01_add"]

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from autograder.comments import compare, rubric, text
 from autograder.comments.copies import Copy
+from autograder.comments.facts import usable
 
 SOLUTION = "the posted solution"
 PROMPT = "the activity's own text"
@@ -37,30 +38,34 @@ class Assessment:
 
 
 def fmt(value) -> str:
-    return f"{value:.2f}" if isinstance(value, float) else str(value)
+    return "missing" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def facts_line(facts: dict) -> str:
-    """The student's facts in one line, for the grader."""
-    parts = []
-    if "first_train" in facts:
-        parts.append(f"first model: train {fmt(facts['first_train'])}, validation {fmt(facts['first_val'])} "
-                     f"(gap {fmt(facts['first_gap'])})")
-    if "regularized_train" in facts:
+def facts_line(facts) -> str:
+    """The student's facts in one line, for the grader; a fact that is not there reads "missing"."""
+    facts, parts = usable(facts), []
+
+    def get(key: str) -> str:
+        return fmt(facts.get(key))
+
+    if any(key in facts for key in ("first_train", "first_val", "first_gap")):
+        parts.append(f"first model: train {get('first_train')}, validation {get('first_val')} "
+                     f"(gap {get('first_gap')})")
+    if any(key in facts for key in ("regularized_train", "regularized_val", "regularized_gap")):
         narrowed = {True: ", narrowed", False: ", not narrowed"}.get(facts.get("gap_narrowed"), "")
-        parts.append(f"regularized: train {fmt(facts['regularized_train'])}, validation "
-                     f"{fmt(facts['regularized_val'])} (gap {fmt(facts['regularized_gap'])}{narrowed})")
+        parts.append(f"regularized: train {get('regularized_train')}, validation "
+                     f"{get('regularized_val')} (gap {get('regularized_gap')}{narrowed})")
     if "regularized_last_val" in facts:
-        parts.append(f"regularized curves: last epoch {fmt(facts['regularized_last_train'])} / "
-                     f"{fmt(facts['regularized_last_val'])}, best validation {fmt(facts['regularized_best_val'])} "
-                     f"at epoch {facts['regularized_best_epoch']} of {facts['regularized_epochs']}")
-    classes = facts.get("classes") or {}
-    if facts.get("easiest"):
-        f1 = {name: values["f1-score"] for name, values in classes.items()}
-        parts.append(f"easiest {', '.join(facts['easiest'])} (f1 {fmt(f1[facts['easiest'][0]])}), hardest "
-                     f"{', '.join(facts['hardest'])} (f1 {fmt(f1[facts['hardest'][0]])})")
-    if isinstance(facts.get("hidden_accuracy"), float):
-        parts.append(f"hidden test accuracy {fmt(facts['hidden_accuracy'])}")
+        parts.append(f"regularized curves: last epoch {get('regularized_last_train')} / "
+                     f"{get('regularized_last_val')}, best validation {get('regularized_best_val')} "
+                     f"at epoch {get('regularized_best_epoch')} of {get('regularized_epochs')}")
+    f1 = {name: values["f1-score"] for name, values in (facts.get("classes") or {}).items()}
+    ranks = [f"{kind} {', '.join(facts[kind])} (f1 {fmt(f1.get(facts[kind][0]))})"
+             for kind in ("easiest", "hardest") if facts.get(kind)]
+    if ranks:
+        parts.append(", ".join(ranks))
+    if "hidden_accuracy" in facts:
+        parts.append(f"hidden test accuracy {get('hidden_accuracy')}")
     return "; ".join(parts) or "no results (the notebook did not reach activity 8)"
 
 
@@ -101,6 +106,14 @@ class _Review:
         self.doubts.append(f"Q: no results of activity {activity} to check its numbers against")
         return True
 
+    def _missing(self, keys) -> list[str]:
+        """The checklist's note on the results of a question that are there only in part."""
+        gone = [compare.label(key) for key in keys if key not in self.facts]
+        if not gone or len(gone) == len(keys):   # all there, or all missing (see _unknown)
+            return []
+        self.doubts.append(f"Q: missing results, so not checked: {', '.join(gone)}")
+        return [f"missing: {', '.join(gone)} (not checked)"]
+
     def _numbers(self, number: int, points: int, notes: list) -> int:
         """Numbers of this question that match none of the results: noted, and at most 1 point
         (the rubric's "numbers missing or misread")."""
@@ -129,8 +142,9 @@ class _Review:
         notes = [f"words: {', '.join(words)}" if words else "no conclusion about overfitting"]
         notes += [f"quotes {c.quote.text} = {compare.label(c.fact)}" for c in quoted.values()]
         if not quoted and not unknown:
-            notes.append(f"expected the first model's accuracies (train {fmt(self.facts['first_train'])}, "
-                         f"validation {fmt(self.facts['first_val'])}), found none quoted")
+            notes.append(f"expected the first model's accuracies (train {fmt(self.facts.get('first_train'))}, "
+                         f"validation {fmt(self.facts.get('first_val'))}), found none quoted")
+        notes += self._missing(("first_train", "first_val", "first_gap"))
         points = self._numbers(1, points, notes)
         gap, verdict = self.facts.get("first_gap"), compare.overfitting_verdict(self.comment)
         if isinstance(gap, float) and (verdict == "none" and gap > rubric.GAP_OVERFITTING
@@ -155,11 +169,13 @@ class _Review:
         notes = [f"refers to the curves ({', '.join(curves)})" if curves else
                  "expected a reference to the curves of activity 11, found none"]
         notes += [f"quotes {c.quote.text} = {compare.label(c.fact)}" for c in quoted]
+        notes += self._missing(("regularized_train", "regularized_val", "regularized_gap"))
         points = self._numbers(2, points, notes)
         claim, narrowed = compare.gap_claim(self.comment), self.facts.get("gap_narrowed")
         if claim and narrowed is not None and (claim == "narrowed") != narrowed:
             points = self._contradiction(points, notes, f"says the gap {claim}, but it went from "
-                                         f"{fmt(self.facts['first_gap'])} to {fmt(self.facts['regularized_gap'])}",
+                                         f"{fmt(self.facts.get('first_gap'))} to "
+                                         f"{fmt(self.facts.get('regularized_gap'))}",
                                          "Q2: what it says of the gap contradicts the student's results")
         return points, f"Q2 {points}/{q.points} {q.title}: " + "; ".join(notes)
 
@@ -230,8 +246,9 @@ def length_line(words: int) -> tuple[int, str]:
 def assess(student: str, comment: str, facts: dict, max_points: float = rubric.RUBRIC_POINTS,
            classmates: dict | None = None, copies: list[Copy] | None = None) -> Assessment:
     """The pre-assessment of one comment. `classmates`: student -> facts of the others;
-    `copies`: the near-copies found for this comment (copies.similarities)."""
-    facts = facts or {}
+    `copies`: the near-copies found for this comment (copies.similarities). Facts that are missing,
+    damaged or absurd count as missing (facts.usable), and never stop the assessment."""
+    facts = usable(facts)
     result = Assessment(student, text.word_count(comment), max_points=max_points)
     scale = max_points / rubric.RUBRIC_POINTS
     if not comment.strip():
@@ -266,7 +283,7 @@ def assess(student: str, comment: str, facts: dict, max_points: float = rubric.R
         result.doubts.append(f"{len(review.disagree)} quoted number{'s' if many else ''} "
                              f"{'match' if many else 'matches'} none of the student's results")
     source, count = compare.classmate_source(comment, review.wrong, {
-        s: f for s, f in (classmates or {}).items() if s != student and f})
+        s: usable(f) for s, f in (classmates or {}).items() if s != student and f})
     if source:
         result.doubts.append(f"{count} of the numbers it quotes that are not the student's match the "
                              f"results of {source}")

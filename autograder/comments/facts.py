@@ -143,6 +143,69 @@ def derived(facts: dict) -> dict:
     return {}
 
 
+ACCURACIES = ("first_train", "first_val", "first_last_train", "first_last_val", "regularized_train",
+              "regularized_val", "regularized_last_train", "regularized_last_val", "regularized_best_train",
+              "regularized_best_val", "report_accuracy", "report_macro_f1", "hidden_accuracy")
+GAPS = ("first_gap", "regularized_gap", "regularized_last_gap")
+COUNTS = ("regularized_best_epoch", "regularized_epochs", "val_images")
+METRIC_KEYS = ("precision", "recall", "f1-score")
+
+
+def _number(value, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ValueError(f"a number from {low:g} to {high:g}, got {str(value)[:40]!r}")
+    return float(value)
+
+
+def _count(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**9:
+        raise ValueError(f"a whole number, got {str(value)[:40]!r}")
+    return value
+
+
+def _classes(value) -> dict:
+    if not isinstance(value, dict) or not all(isinstance(name, str) for name in value):
+        raise ValueError("class name -> scores")
+    return {name: {**{metric: _number((scores or {}).get(metric), 0, 1) for metric in METRIC_KEYS},
+                   "support": _number((scores or {}).get("support", 0), 0, 10**9)}
+            for name, scores in value.items()}
+
+
+def _names(value, allowed=None) -> list:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value) or (
+            allowed is not None and not set(value) <= set(allowed)):
+        raise ValueError("a list of class names")
+    return list(value)
+
+
+def usable(facts) -> dict:
+    """The facts the pre-assessment can rely on: every value of the kind its name promises
+    (accuracies from 0 to 1, gaps from -1 to 1, whole counts, class names), anything else left out
+    and named in `missing`, so that a fact that is missing, damaged or absurd reads as missing."""
+    if not isinstance(facts, dict):
+        return {"missing": {"all": "no results" if facts is None else "results the grader cannot read"}}
+    missing = facts.get("missing")
+    kept: dict = {"missing": {str(k): str(v) for k, v in missing.items()} if isinstance(missing, dict) else {}}
+    rules = {**dict.fromkeys(ACCURACIES, lambda v: _number(v, 0, 1)),
+             **dict.fromkeys(GAPS, lambda v: _number(v, -1, 1)), **dict.fromkeys(COUNTS, _count),
+             "classes": _classes, "class_names": _names}
+    for key, rule in rules.items():
+        if key in facts:
+            try:
+                kept[key] = rule(facts[key])
+            except (ValueError, TypeError, AttributeError) as error:
+                kept["missing"][key] = f"expected {error}"
+    for key in ("easiest", "hardest"):
+        if key in facts:
+            try:
+                kept[key] = _names(facts[key], kept.get("classes", {}))
+            except ValueError:
+                kept["missing"][key] = "expected the names of classes in the report"
+    if isinstance(facts.get("gap_narrowed"), bool):
+        kept.update(derived(kept))
+    return kept
+
+
 def collect(plan_dict: dict, capture_root: str, lab: str) -> dict:
     """The student's facts as plain JSON data; `missing` names what could not be found, and why.
     Meant for a fresh process: it changes the working folder to `lab`."""

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autograder.comments.gather import gather as gather_comment
+from autograder.course.fences import Stage, per_student, required
 from autograder.course.records import (
     BAD_NOTEBOOK,
     GRADING_ERROR,
@@ -23,38 +24,68 @@ from autograder.judging import cell_outputs, handover, model_verdict
 from autograder.judging.forked import ForkedCall
 from autograder.reporting import feedback
 
+# The steps after the kernel, as the student is told when one fails (course.fences). Without the
+# grades or the judgment there is no grade (a grading error, graded again next run); without the
+# others the student is graded as usual, with a note.
+NO_GRADE = "so this run gives no grade, and the next `labkit grade` grades it again"
+GRADES = Stage("reading the grades nbgrader gave", instead=NO_GRADE)
+JUDGING = Stage("judging the checks outside the notebook", instead=NO_GRADE)
+VERIFYING = Stage("applying the saved model's verification", 10, instead=NO_GRADE)
+VERIFIER = Stage("checking the saved model on the hidden test images", 10,
+                 instead="the checks it decides count as not verified")
+ERROR_LINES = Stage("copying each failed check's error line", instead="the feedback names no error lines")
+VERDICTS = Stage("writing the judge's verdicts into the graded notebook",
+                 instead="the graded notebook shows the notebook's own outputs in those cells")
+FACTS = Stage("gathering the results the written comment is checked against", 13,
+              instead="the comment has no suggestion, and the grader reads it before grading it")
+PAGE = Stage("nbgrader's feedback page", instead="the feedback page holds the summary alone")
+KEPT = Stage("keeping a copy of the graded notebook", instead="the graded notebook is not kept")
+
 
 def autograde(task: Task, settings, submission: Submission, result: GradeResult, verifier=None,
-              judge_call=None) -> str | None:
+              judge_call=None, notebook=None) -> str | None:
     """nbgrader's autograde on the private course, then the judgment outside the kernel and the
-    verification of the saved model; fills `result` and returns nbgrader's feedback page."""
+    verification of the saved model (`judge_and_verify`); fills `result` and returns nbgrader's
+    feedback page. `notebook`: what to grade instead of the submitted file (altered_cells.given_marks)."""
     from nbgrader.apps import NbGraderAPI
 
     from autograder.course import plan as plans
 
     judge_call = judge_call or ForkedCall("labkit-judge")  # before nbgrader starts any thread
     facts_call = ForkedCall("labkit-facts")   # activity 13's facts from the same hand-over (comments.gather)
-    plan = plans.from_settings(settings)
-    root = lay_out_course(task, settings, submission)
-    report_path = root / "execution.json"
-    store = root / "capture"   # beside the gradebook: never in the kernel's sandbox
-    api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify,
-                                             capture=handover.capture_names(plan), capture_store=store))
-    outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
-    log_dir = Path(task.out_dir) / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    (log_dir / f"{submission.student}.log").write_text(outcome.get("log", "") + outcome.get("error", ""))
-    report = (ExecutionReport.from_dict(json.loads(report_path.read_text()))
-              if report_path.is_file() else ExecutionReport(status=GRADING_ERROR))
-    result.execution = report.to_dict()
-    autograded = root / "autograded" / submission.student / settings.assignment / settings.notebook_name
-    if not outcome["success"] or not autograded.is_file():
-        status = BAD_NOTEBOOK if report_path.is_file() or "Error" in outcome.get("error", "") else GRADING_ERROR
-        reason = first_line(outcome.get("error", "")) or "nbgrader could not grade it"
-        raise SubmissionProblem(status, (
-            f"expected a notebook nbgrader can grade, found one it rejects ({reason}); "
-            "start from the released notebook and copy your answers into it"))
-    result.status, result.message = report.status, report.message
+    try:
+        plan = plans.from_settings(settings)
+        root = lay_out_course(task, settings, submission, notebook)
+        report_path = root / "execution.json"
+        store = root / "capture"   # beside the gradebook: never in the kernel's sandbox
+        api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify,
+                                                 capture=handover.capture_names(plan), capture_store=store))
+        outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
+        log_dir = Path(task.out_dir) / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / f"{submission.student}.log").write_text(outcome.get("log", "") + outcome.get("error", ""))
+        report = (ExecutionReport.from_dict(json.loads(report_path.read_text()))
+                  if report_path.is_file() else ExecutionReport(status=GRADING_ERROR))
+        result.execution = report.to_dict()
+        autograded = root / "autograded" / submission.student / settings.assignment / settings.notebook_name
+        if not outcome["success"] or not autograded.is_file():
+            status = BAD_NOTEBOOK if report_path.is_file() or "Error" in outcome.get("error", "") else GRADING_ERROR
+            reason = first_line(outcome.get("error", "")) or "nbgrader could not grade it"
+            raise SubmissionProblem(status, (
+                f"expected a notebook nbgrader can grade, found one it rejects ({reason}); "
+                "start from the released notebook and copy your answers into it"))
+        result.status, result.message = report.status, report.message
+        kernel_notes(report, result)
+        page = judge_and_verify(task, settings, submission, result, api.coursedir.db_url, plan, autograded,
+                                store, verifier, judge_call, facts_call)
+    finally:
+        facts_call.close()
+    per_student(KEPT, result, keep, task, settings, submission, autograded, result)
+    return page
+
+
+def kernel_notes(report: ExecutionReport, result: GradeResult) -> None:
+    """What the ended kernel left behind, for the student."""
     if report.stray_processes:
         result.notes.append(
             f"The notebook: expected every process it starts to end with it, found "
@@ -69,26 +100,51 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
         result.notes.append(
             f"The notebook: expected only ordinary files in its folder, found links or special files "
             f"({', '.join(report.removed_files[:3])}); the grader removed them without reading them")
-    cells = read_grades(api.coursedir.db_url, settings, submission.student)
-    attach_errors(cells, autograded)
+
+
+def judge_and_verify(task: Task, settings, submission: Submission, result: GradeResult, db_url: str, plan,
+                     autograded: Path, store: Path, verifier, judge_call, facts_call) -> str | None:
+    """The steps after the kernel, each fenced: the grades, the judgment outside the kernel, the saved
+    model's verification, activity 13's facts and nbgrader's feedback page (returned)."""
+    root = autograded.parents[3]
+    with required(GRADES):
+        cells = read_grades(db_url, settings, submission.student)
+    per_student(ERROR_LINES, result, attach_errors, cells, autograded)
     result.cells = [cell.to_dict() for cell in cells]
-    capture, lab, notes = handover.hand_over(autograded.parent, settings, root / "judge", store=store)
+    with required(JUDGING):
+        capture, lab, notes = handover.hand_over(autograded.parent, settings, root / "judge", store=store)
     result.notes.extend(notes)
     judged_ids = set(handover.capture_names(plan))
     # the judge and the verifier run at once, each its own fresh process
     with ThreadPoolExecutor(max_workers=1) as pool:
         verifying = (pool.submit(model_verdict.run, lab / settings.notebook_name, settings, verifier)
                      if task.verify else None)
-        outcomes, failure = handover.judge(judge_call, plan, capture, lab, settings)
-        cell_outputs.write_verdicts(autograded, outcomes, failure, judged_ids)
-        page = feedback.nbgrader_feedback(settings, root, submission.student)
-        if verifying is not None:
-            result.verify = verifying.result()
-    changed = handover.apply(result, outcomes, failure, judged_ids)
-    result.comment = gather_comment(facts_call, plan, capture, lab, settings, submission.notebook, result.verify)
-    if model_verdict.apply(result, settings, deferred=task.verify) or changed:
-        gradebook.store(api.coursedir.db_url, settings, result)
-        page = feedback.nbgrader_feedback(settings, root, submission.student)  # with the new totals
+        with required(JUDGING):
+            outcomes, failure = handover.judge(judge_call, plan, capture, lab, settings)
+        per_student(VERDICTS, result, cell_outputs.write_verdicts, autograded, outcomes, failure, judged_ids)
+        page = per_student(PAGE, result, feedback.nbgrader_feedback, settings, root, submission.student)
+        if verifying is not None:   # a failure here is the grader's: model_verdict.apply tells the student
+            result.verify = per_student(VERIFIER, None, verifying.result, fallback=lambda note: {
+                "status": "error", "ok": None, "error": note})
+    with required(JUDGING):
+        changed = handover.apply(result, outcomes, failure, judged_ids)
+    result.comment = per_student(FACTS, result, gather_comment, facts_call, plan, capture, lab, settings,
+                                 submission.notebook, result.verify, fallback={})
+    with required(VERIFYING):
+        changed = model_verdict.apply(result, settings, deferred=task.verify) or changed
+    if changed:
+        page = per_student(PAGE, result, stored_page, db_url, settings, result, root)
+    return page
+
+
+def stored_page(db_url: str, settings, result: GradeResult, root: Path) -> str | None:
+    """nbgrader's feedback page again, after the private gradebook has the new totals."""
+    gradebook.store(db_url, settings, result)
+    return feedback.nbgrader_feedback(settings, root, result.student)
+
+
+def keep(task: Task, settings, submission: Submission, autograded: Path, result: GradeResult) -> None:
+    """The graded notebook in the output folder, with the exchange's records beside it."""
     keep = Path(task.out_dir) / "autograded" / submission.student / settings.assignment
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(autograded, keep / settings.notebook_name)
@@ -99,4 +155,3 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
             if record.is_file() and not record.is_symlink():
                 folder.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(record, folder / name)
-    return page

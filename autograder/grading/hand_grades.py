@@ -2,7 +2,11 @@
 feedback pages show them once a person has graded, on the next `labkit grade` run."""
 from __future__ import annotations
 
+from autograder.course.fences import Stage, per_student
 from autograder.course.records import CellGrade, GradeResult
+
+HAND_GRADES = Stage("the grades given by hand in formgrader", 13,
+                    "grades.csv and the feedback show the grade from before them")
 
 
 def hand_grades(db_url: str, settings, students: list[str]) -> dict[str, dict[str, float]]:
@@ -26,24 +30,29 @@ def hand_grades(db_url: str, settings, students: list[str]) -> dict[str, dict[st
     return found
 
 
+def apply_one(result: GradeResult, scores: dict[str, float], settings, score) -> bool:
+    """The hand grades `scores` (grade cell -> points) into one result, rescored; True if it changed.
+    Worked out on a copy, so that a failure leaves the result as it was."""
+    cells = [CellGrade.from_dict(c) for c in result.cells]
+    touched = False
+    for cell in cells:
+        if cell.needs_manual_grade and cell.grade_id in scores:
+            cell.points = min(scores[cell.grade_id], cell.max_points)
+            cell.needs_manual_grade, cell.passed = False, cell.points >= cell.max_points
+            cell.error = "" if cell.passed else "graded by hand"
+            touched = True
+    if not touched:
+        return False
+    updated = GradeResult.from_dict({**result.to_dict(), "cells": [c.to_dict() for c in cells]})
+    score(updated, settings)
+    vars(result).update(vars(updated))
+    return True
+
+
 def apply(results: list[GradeResult], db_url: str, settings, score) -> list[GradeResult]:
     """Give each cell waiting for a hand grade the score a person gave it; rescore with `score`
     (scores.score). Returns the results that changed."""
     given = hand_grades(db_url, settings, [r.student for r in results])
-    changed = []
-    for result in results:
-        scores = given.get(result.student, {})
-        cells = [CellGrade.from_dict(c) for c in result.cells]
-        touched = False
-        for cell in cells:
-            if cell.needs_manual_grade and cell.grade_id in scores:
-                cell.points = min(scores[cell.grade_id], cell.max_points)
-                cell.needs_manual_grade, cell.passed = False, cell.points >= cell.max_points
-                cell.error = "" if cell.passed else "graded by hand"
-                touched = True
-        if touched:
-            result.cells = [c.to_dict() for c in cells]
-            score(result, settings)
-            changed.append(result)
-    return changed
+    return [r for r in results if r.student in given
+            and per_student(HAND_GRADES, r, apply_one, r, given[r.student], settings, score, fallback=False)]
 

@@ -10,8 +10,9 @@ from autograder.grading.task import Task
 from autograder.preprocessors import nbgrader_setup
 
 
-def lay_out_course(task: Task, settings, submission: Submission) -> Path:
-    """A course folder of our own: source (linked), gradebook (copied), the one submission (copied)."""
+def lay_out_course(task: Task, settings, submission: Submission, notebook=None) -> Path:
+    """A course folder of our own: source (linked), gradebook (copied), the one submission (copied;
+    `notebook`: the grader's own version of it, written instead)."""
     root = Path(task.work_dir)
     shutil.rmtree(root, ignore_errors=True)
     (root / "source").mkdir(parents=True)
@@ -22,7 +23,12 @@ def lay_out_course(task: Task, settings, submission: Submission) -> Path:
         shutil.copytree(submission.folder, target, symlinks=True,
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(submission.notebook, target / settings.notebook_name)
+    if notebook is None:
+        shutil.copyfile(submission.notebook, target / settings.notebook_name)
+    else:
+        import nbformat
+
+        nbformat.write(notebook, target / settings.notebook_name)
     for path in [target, *target.rglob("*")]:
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o600 | (0o100 if path.is_dir() else 0))

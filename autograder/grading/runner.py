@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import sandbox
+from autograder.course.fences import per_student
 from autograder.grading import hand_grades, local_workers, warm
 from autograder.grading import submissions as inputs
 from autograder.grading.batch import Batch
@@ -102,7 +103,8 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
     by_student = {**{s: r for s, r in done.items() if r}, **{r.student: r for r in graded}}
     batch_report.results = [by_student[s.student] for s in found]
     # grades a person gave in formgrader since (activity 13) count in grades.csv and the feedback
-    hand_graded = hand_grades.apply(batch_report.results, batch.db_url, settings, score)
+    hand_graded = per_student(hand_grades.HAND_GRADES, None, hand_grades.apply, batch_report.results, batch.db_url,
+                              settings, score, fallback=[], problems=batch.gradebook_problems)
     outputs = class_outputs.write(batch_report.results, settings, out, batch.db_url, hand_graded,
                                   scratch=batch.scratch, submitted={s.student: s.notebook for s in found})
     batch_report.csv, batch_report.plot = outputs.csv, outputs.plot

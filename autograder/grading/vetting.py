@@ -44,8 +44,9 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 
 def grade_ids(notebook) -> list[str]:
-    return [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in notebook.cells
-            if cell.metadata.get("nbgrader", {}).get("grade_id")]
+    marks = [cell.metadata.get("nbgrader") for cell in notebook.cells]
+    return [meta["grade_id"] for meta in marks if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str)
+            and meta["grade_id"]]
 
 
 def check_assignment(notebook, expected_ids: set[str], assignment: str) -> None:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from autograder.course import config, deadlines
+from autograder.course.fences import Stage, StageFailed, describe, per_student
 from autograder.course.files import write_json_atomic
 from autograder.course.records import (
     ALTERED,
@@ -16,7 +17,7 @@ from autograder.course.records import (
     GradeResult,
     Submission,
 )
-from autograder.grading.altered_cells import cell_notes
+from autograder.grading.altered_cells import cell_notes, given_marks, released_marks
 from autograder.grading.autograde import autograde
 from autograder.grading.scores import out_of_bounds, score, template_cells, zero_cells
 from autograder.grading.task import Task, file_sha256
@@ -29,10 +30,14 @@ from autograder.grading.vetting import (
 from autograder.judging.forked import ForkedCall
 from autograder.reporting import feedback
 
+FEEDBACK = Stage("the feedback page", instead="the feedback page holds the summary alone, or is missing")
+STAND_IN = Stage("the stand-in result of a submission the grader could not grade")
+
 
 def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
-    """Grade the task's submission; never raises for a problem with the submission itself.
-    `verifier`: a ForkedVerifier for the saved model (else a new process is started for it).
+    """Grade the task's submission; never raises for a problem with the submission itself, and a
+    step of the grader's that fails after the kernel is that student's grading error or note
+    (course.fences). `verifier`: a ForkedVerifier for the saved model (else a new process is started).
 
     Steps, in order: check the file, lay out a private course folder and run nbgrader's autograde
     there (autograde.py), score it, refuse points out of bounds, write the feedback."""
@@ -56,14 +61,21 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
         notebook = read_notebook(notebook_path)
         check_assignment(notebook, grade_cell_ids, settings.assignment)
         altered = cell_notes(notebook, source_cells, grade_cell_ids)
+        planted, changed = given_marks(notebook, released_marks(task.template_db, settings))
+        altered += planted
         result.notes = list(altered)
+        # the grader's copy without planted marks; the submitted file is never changed
+        page = autograde(task, settings, submission, result, verifier, judge_call, notebook if changed else None)
         del notebook
-        page = autograde(task, settings, submission, result, verifier, judge_call)
         if altered and result.status == OK:
             result.status = ALTERED
             result.message = f"{len(altered)} change{'s' if len(altered) > 1 else ''} to graded cells: {altered[0]}"
     except SubmissionProblem as problem:
         result.status, result.message = problem.status, problem.message
+        zero_cells(result, task.template_db, settings)
+    except Exception as error:   # the grader's own failure: no grade from this run, the others go on
+        result.status = GRADING_ERROR
+        result.message = f"grading error: {error if isinstance(error, StageFailed) else describe(error)}"
         zero_cells(result, task.template_db, settings)
     score(result, settings)
     problem = out_of_bounds(result, maxima)
@@ -72,7 +84,27 @@ def grade(task: Task, verifier=None, judge_call=None) -> GradeResult:
         zero_cells(result, task.template_db, settings)
         score(result, settings)
     result.seconds = round(time.monotonic() - started, 2)
-    feedback.write(result, settings, out, page, submitted=submission.notebook)
+    written = per_student(FEEDBACK, result, feedback.write, result, settings, out, page,
+                          submitted=submission.notebook)
+    if written is None:
+        per_student(FEEDBACK, None, feedback.write, result, settings, out)   # the summary alone
+    return result
+
+
+def stand_in(task: Task, error: BaseException) -> GradeResult:
+    """The result of a task that `grade` could not finish (its settings or gradebook unreadable):
+    a grading error, with every cell at 0 where the template still tells them."""
+    submission = task.submission if isinstance(task.submission, dict) else {}
+    result = GradeResult(student=str(submission.get("student", "")), status=GRADING_ERROR,
+                         source_sha256=task.source_sha256,
+                         message=f"grading error: the grading process failed ({describe(error)})")
+    result.submission_sha256 = per_student(STAND_IN, None, file_sha256, submission.get("notebook"), fallback="")
+    settings = per_student(STAND_IN, None, config.load, task.config_file)
+    if settings is not None:
+        result.sandboxed = settings.sandbox
+        per_student(STAND_IN, None, zero_cells, result, task.template_db, settings)
+        per_student(STAND_IN, None, score, result, settings)
+        per_student(STAND_IN, None, feedback.write, result, settings, Path(task.out_dir))
     return result
 
 
@@ -90,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         verifier = ForkedVerifier()
     try:
         result = grade(task, verifier, judge_call)
+    except Exception as error:   # the result file is always written
+        result = stand_in(task, error)
     finally:
         judge_call.close()
         if verifier is not None:

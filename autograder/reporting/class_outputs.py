@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.comments import publish as comments
+from autograder.course.fences import Stage, per_student
 from autograder.course.records import GradeResult
 from autograder.reporting import class_results, feedback
+
+PAGE = Stage("the feedback page with the grades given by hand",
+             instead="the feedback page from before those grades is kept")
 
 
 @dataclass
@@ -26,9 +30,13 @@ def pages_with_hand_grades(results: list[GradeResult], settings, out: Path, scra
     student gets is written once, summary on top; `submitted`: student -> submitted notebook."""
     pages = scratch / "nbgrader-feedback"
     for result in results:
-        page = feedback.nbgrader_feedback(settings, out, result.student, folder=pages)
-        feedback.write(result, settings, out, page, submitted=submitted.get(result.student))
+        per_student(PAGE, result, page_with_hand_grades, result, settings, out, pages, submitted.get(result.student))
     shutil.rmtree(pages, ignore_errors=True)
+
+
+def page_with_hand_grades(result: GradeResult, settings, out: Path, pages: Path, submitted: str | None) -> None:
+    page = feedback.nbgrader_feedback(settings, out, result.student, folder=pages)
+    feedback.write(result, settings, out, page, submitted=submitted)
 
 
 def gradebook_comments(db_url: str, settings, results: list[GradeResult], assessments: dict) -> list[str]:
@@ -47,7 +55,8 @@ def write(results: list[GradeResult], settings, out: Path, db_url: str, hand_gra
     assessments = comments.review_class(results, settings)
     # pages first: their nbgrader part shows the gradebook's comments as the last run left them
     pages_with_hand_grades(hand_graded, settings, out, scratch, submitted)
-    csv = class_results.write_csv(results, settings, out / "grades.csv", assessments)
     problems = gradebook_comments(db_url, settings, results, assessments)
     plot = class_results.plot(results, settings, out / "grade_distribution.png")
+    # last: a step that failed for a student is named in the student's row (course.fences)
+    csv = class_results.write_csv(results, settings, out / "grades.csv", assessments)
     return ClassOutputs(csv=csv, plot=plot, gradebook_problems=problems)

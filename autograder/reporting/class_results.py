@@ -1,14 +1,23 @@
-"""The class's results: grades.csv, a summary table printed with rich, and a histogram PNG."""
+"""The class's results: grades.csv, a summary table printed with rich, and a histogram PNG.
+
+Each student's part of them is made on its own (course.fences): a result the grader cannot report
+gives that student a row that says so, and the others their rows as if it were not there."""
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from collections import Counter
 from pathlib import Path
 
 from autograder.comments import publish as comments
+from autograder.course.fences import Stage, failed_steps, per_student
 from autograder.course.files import atomic_path
-from autograder.course.records import ALTERED, CellGrade, GradeResult
+from autograder.course.records import ALTERED, GRADING_ERROR, CellGrade, GradeResult
+
+CSV_ROW = Stage("the student's row of grades.csv", instead="the row holds only the student and this message")
+TABLE_ROW = Stage("the student's row of the class table", instead="the table names the student and the problem")
+PLOTTED = Stage("the student's place in grade_distribution.png", instead="the picture leaves the student out")
 
 
 def activity_columns(settings) -> list[str]:
@@ -45,7 +54,7 @@ def row(result: GradeResult, settings, assessment=None) -> dict:
         "status": result.status, "verified": verify.get("status", "not run"),
         "accuracy": "" if accuracy is None else f"{accuracy:.4f}",
         "lost": lost_text(result),
-        "message": " | ".join(m for m in [result.message, *result.notes] if m),
+        "message": " | ".join(str(m) for m in [result.message, *result.notes] if m),
         "sandbox": "sandboxed" if result.sandboxed else "not sandboxed",
     })
     values.update(comments.csv_values(assessment))
@@ -77,9 +86,41 @@ def write_csv(results: list[GradeResult], settings, path: Path, assessments: dic
     with atomic_path(path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        for result in sorted(results, key=lambda r: r.student):
-            writer.writerow(row(result, settings, assessments.get(result.student)))
+        for result in sorted(results, key=lambda r: str(r.student)):
+            writer.writerow(per_student(CSV_ROW, result, row, result, settings, assessments.get(result.student),
+                                        fallback=lambda note, r=result: stand_in_row(r, note)))
     return path
+
+
+def stand_in_row(result: GradeResult, note: str) -> dict:
+    """The row of a student whose row could not be made: no grade, and why."""
+    return {"student": result.student, "status": GRADING_ERROR, "message": note}
+
+
+def table_row(result: GradeResult) -> tuple[list[str], str | None]:
+    """One student's cells of the class table and their style; a step of the grader that failed for
+    the student is named after the status."""
+    style = "red" if result.failed else ("yellow" if result.status == ALTERED else None)
+    failed = failed_steps(result.notes)
+    status = result.status + (f"; failed: {', '.join(failed)}" if failed else "")
+    penalty = (result.late or {}).get("penalty_percent")
+    late = f" (late, -{penalty:g} %)" if penalty else ""
+    return ([str(result.student), f"{result.total:g} / {result.max_total:g}{late}", f"{result.percent:.1f}",
+             str(result.letter), status, str((result.verify or {}).get("status", "not run")),
+             "yes" if result.sandboxed else "[bold red]not sandboxed[/]"], "red" if failed else style)
+
+
+def summary_numbers(result: GradeResult, settings) -> tuple[float, str, dict[int, tuple[float, float]]]:
+    """(percent, letter, activity -> (points, max points)) of one student, for the class's summaries."""
+    percent, letter = plotted(result)
+    return percent, letter, {a: (_finite(result.activity_points(a)),
+                                 _finite(float(result.max_points.get(str(a), 0.0)))) for a in sorted(settings.points)}
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"points must be a finite number, got {value}")
+    return value
 
 
 def class_tables(results: list[GradeResult], settings):
@@ -92,32 +133,41 @@ def class_tables(results: list[GradeResult], settings):
     for name, justify in [("student", "left"), ("points", "right"), ("%", "right"), ("letter", "center"),
                           ("status", "left"), ("verified", "left"), ("sandbox", "left")]:
         students.add_column(name, justify=justify)
-    for result in sorted(results, key=lambda r: r.student):
-        style = "red" if result.failed else ("yellow" if result.status == ALTERED else None)
-        penalty = (result.late or {}).get("penalty_percent")
-        late = f" (late, -{penalty:g} %)" if penalty else ""
-        students.add_row(result.student, f"{result.total:g} / {result.max_total:g}{late}", f"{result.percent:.1f}",
-                         result.letter, result.status, (result.verify or {}).get("status", "not run"),
-                         "yes" if result.sandboxed else "[bold red]not sandboxed[/]", style=style)
-    percents = [r.percent for r in results] or [0.0]
-    letters = Counter(r.letter for r in results)
+    counted = []   # the students whose numbers the summaries use
+    for result in sorted(results, key=lambda r: str(r.student)):
+        numbers = per_student(TABLE_ROW, result, summary_numbers, result, settings)
+        cells, style = per_student(TABLE_ROW, result, table_row, result, fallback=lambda note, r=result: (
+            [str(r.student), "", "", "", f"{GRADING_ERROR}: {note}", "", ""], "red"))
+        students.add_row(*cells, style=style)
+        if numbers is not None:
+            counted.append(numbers)
+    percents = [percent for percent, _, _ in counted] or [0.0]
+    letters = Counter(letter for _, letter, _ in counted)
     order = [*settings.letter_grades, settings.fail_grade]
     students.caption = (f"mean {statistics.mean(percents):.1f} %, median {statistics.median(percents):.1f} %; "
-                        + ", ".join(f"{letter} {letters[letter]}" for letter in order if letters[letter]))
+                        + ", ".join(f"{letter} {letters[letter]}" for letter in order if letters[letter])
+                        + (f"; {len(results) - len(counted)} left out (see their status)"
+                           if len(counted) < len(results) else ""))
     activities = Table(title="points per activity (class mean)")
     for name in ("activity", "mean", "max", "full marks"):
         activities.add_column(name, justify="right")
     for activity in sorted(settings.points):
-        key = str(activity)
-        maxima = [r.max_points.get(key, 0.0) for r in results]
-        maximum = max(maxima, default=0.0)
+        maximum = max((s[activity][1] for _, _, s in counted), default=0.0)
         if not maximum:
             continue
-        scores = [r.activity_points(activity) for r in results]
-        full = sum(1 for s in scores if s >= maximum)
-        activities.add_row(f"a{activity:02d}", f"{statistics.mean(scores):.2f}", f"{maximum:g}",
-                           f"{full}/{len(scores)}")
+        points = [s[activity][0] for _, _, s in counted]
+        full = sum(1 for p in points if p >= maximum)
+        activities.add_row(f"a{activity:02d}", f"{statistics.mean(points):.2f}", f"{maximum:g}",
+                           f"{full}/{len(points)}")
     return students, activities
+
+
+def plotted(result: GradeResult) -> tuple[float, str]:
+    """(percent, letter) of one student for the picture."""
+    if isinstance(result.percent, bool) or not isinstance(result.percent, (int, float)) or not math.isfinite(
+            result.percent):
+        raise ValueError(f"the percent must be a finite number, got {result.percent!r}")
+    return float(result.percent), str(result.letter)
 
 
 def plot(results: list[GradeResult], settings, path: Path) -> Path:
@@ -128,8 +178,9 @@ def plot(results: list[GradeResult], settings, path: Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    shown = [p for p in (per_student(PLOTTED, r, plotted, r) for r in results) if p is not None]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.hist([r.percent for r in results], bins=list(range(0, 105, 5)), color="#4a6fa5", edgecolor="white")
+    left.hist([percent for percent, _ in shown], bins=list(range(0, 105, 5)), color="#4a6fa5", edgecolor="white")
     for letter, cutoff in settings.letter_grades.items():
         left.axvline(cutoff, color="grey", linestyle=":", linewidth=1)
         left.text(cutoff + 0.5, left.get_ylim()[1] * 0.95, letter, fontsize=8, color="grey")
@@ -137,13 +188,14 @@ def plot(results: list[GradeResult], settings, path: Path) -> Path:
     left.set_ylabel("students")
     left.set_title("Totals")
     order = [*settings.letter_grades, settings.fail_grade]
-    counts = Counter(r.letter for r in results)
+    counts = Counter(letter for _, letter in shown)
     right.bar(order, [counts[letter] for letter in order], color="#6a9f58")
     right.set_xlabel("letter grade")
     right.set_title("Letter grades")
     for axis in (left, right):
         axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole students
-    figure.suptitle(f"{settings.assignment}: {len(results)} submissions")
+    left_out = f" ({len(results) - len(shown)} left out, see grades.csv)" if len(shown) < len(results) else ""
+    figure.suptitle(f"{settings.assignment}: {len(results)} submissions{left_out}")
     figure.tight_layout()
     with atomic_path(path) as partial:
         figure.savefig(partial, dpi=100, format=path.suffix.lstrip(".") or "png")

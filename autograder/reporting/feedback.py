@@ -58,8 +58,8 @@ def status_sentence(result: GradeResult, settings) -> str:
         return (f"Expected the notebook to run to the end; found that Python stopped {where}, so the cells "
                 "after it did not run. Hint: remove exit(), quit(), os._exit() or anything that ends Python.")
     if result.status == ALTERED:
-        return ("Expected the graded cells as they were released; found some deleted, duplicated or "
-                "changed (see the notes below), so those were graded as released or scored 0. Hint: start "
+        return ("Expected the graded cells as they were released; found some added, deleted, duplicated or "
+                "changed (see the notes below), so those were graded as released, ignored or scored 0. Hint: start "
                 "from the released notebook, copy your answers in, and leave the check cells as they are.")
     if result.status in REGRADE:
         return "This submission could not be graded automatically; your instructor will grade it by hand."

@@ -39,6 +39,8 @@ BAD_VALUES = [
     ("IMAGE_SIZE", (28,), r"IMAGE_SIZE must be a pair of whole numbers >= 8"),
     ("CHANNELS", 2, r"CHANNELS must be 1 \(grayscale\) or 3 \(RGB\), got 2"),
     ("MEMORY_LIMIT_MB", 10, r"MEMORY_LIMIT_MB must be a whole number >= 256, got 10"),
+    ("GRADER_MEMORY_LIMIT_MB", 100, r"GRADER_MEMORY_LIMIT_MB must be a whole number >= 512, got 100"),
+    ("MAX_MODEL_PARAMS", 2.5e7, r"MAX_MODEL_PARAMS must be a whole number >= 1000, got 25000000.0"),
     ("NOTEBOOK_TIMEOUT", 5, r"NOTEBOOK_TIMEOUT must be at least CELL_TIMEOUT"),
     ("TRAIN_DIR", "/abs/path", r"TRAIN_DIR must be a path relative to the assignment folder"),
     ("SAVED_MODEL_FILE", "../outside.keras", r"SAVED_MODEL_FILE must be a path relative"),

@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Defaults of the grader's bounds, for a course_config.py written before they existed.
+DEFAULT_GRADER_MEMORY_LIMIT_MB = 3072
+DEFAULT_MAX_MODEL_PARAMS = 20_000_000
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -40,6 +44,8 @@ class Settings:
     saved_model_file: str
     sandbox: bool = True          # grading kernels start in the sandbox (autograder.sandbox)
     clusters: dict = field(default_factory=dict, hash=False)   # CLUSTERS: kind -> its settings
+    grader_memory_limit_mb: int = DEFAULT_GRADER_MEMORY_LIMIT_MB   # each grader process reading a student's files
+    max_model_params: int = DEFAULT_MAX_MODEL_PARAMS   # the largest model (in parameters) the grader builds
 
     # Derived places, so that no module builds them by hand.
     @property
@@ -106,4 +112,5 @@ class Settings:
             "train_dir": self.train_dir,
             "base_model_file": self.base_model_file,
             "saved_model_file": self.saved_model_file,
+            "max_model_params": self.max_model_params,
         }

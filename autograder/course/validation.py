@@ -6,7 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from autograder.course.settings import Settings
+from autograder.course.settings import (
+    DEFAULT_GRADER_MEMORY_LIMIT_MB,
+    DEFAULT_MAX_MODEL_PARAMS,
+    Settings,
+)
 
 PROFILES = ("digits", "flowers", "folder")
 LETTERS = ("AA", "AB", "BB", "BC", "CC", "CD", "DD")
@@ -141,6 +145,11 @@ def _bool(values, name, default: bool) -> bool:
     return value
 
 
+def _int_or(values, name, minimum: int, default: int) -> int:
+    """A whole-number setting that a course_config.py written before it existed may leave out."""
+    return _int({name: values.get(name, default)}, name, minimum)
+
+
 def _whole(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise _fail(name, "a whole number >= 1", value)
@@ -208,6 +217,8 @@ def from_values(values: dict, path: Path) -> Settings:
         cell_timeout=cell_timeout,
         notebook_timeout=notebook_timeout,
         memory_limit_mb=_int(values, "MEMORY_LIMIT_MB", 256),
+        grader_memory_limit_mb=_int_or(values, "GRADER_MEMORY_LIMIT_MB", 512, DEFAULT_GRADER_MEMORY_LIMIT_MB),
+        max_model_params=_int_or(values, "MAX_MODEL_PARAMS", 1000, DEFAULT_MAX_MODEL_PARAMS),
         output_limit_kb=_int(values, "OUTPUT_LIMIT_KB", 1),
         cache_dir=cache.resolve(),
         course_secret=secret,

@@ -42,9 +42,15 @@ def _class_names(settings, manifest) -> list[str]:
     return folders
 
 
-def _load_model(path: Path):
+def _load_model(path: Path, max_params: int):
     if not path.is_file():  # before importing Keras, so that this failure is quick
         raise VerifyError(f"no saved model at {path}")
+    from autograder.checks import model_size
+
+    try:
+        model_size.check(path, max_params)   # before Keras builds anything the file asks for
+    except model_size.Refused as refusal:
+        raise VerifyError(f"the saved model at {path.name} cannot be loaded ({refusal})") from None
     import keras
 
     try:
@@ -125,7 +131,7 @@ def verify(model_path, settings=None) -> VerifyResult:
     try:
         manifest = _manifest(settings)
         classes = _class_names(settings, manifest)
-        model = _load_model(Path(model_path))
+        model = _load_model(Path(model_path), settings.max_model_params)
         accuracy = hidden_accuracy(model, settings, classes)
         matches = base_matches_reference(model, settings, manifest)
     except VerifyError as error:

@@ -152,11 +152,13 @@ class ForkedVerifier:
         self._call = ForkedCall("labkit-verifier")
 
     def verify(self, path, settings, timeout: float = 300) -> VerifyResult:
-        from autograder.judging.forked import ProcessFailed
+        from autograder.judging.forked import MemoryExceeded, ProcessFailed
 
         try:
             answer = self._call.call("autograder.judging.saved_model:verify_to_dict", str(Path(path).resolve()), settings,
-                                     timeout=timeout)
+                                     timeout=timeout, memory_mb=settings.grader_memory_limit_mb)
+        except MemoryExceeded as failure:   # the student's model: "verification process used more than ..."
+            return not_verified(settings, f"verification process {failure}")
         except ProcessFailed as failure:  # "verification timed out ..." / "verification process ended ..."
             return not_verified(settings, f"verification {failure}")
         return VerifyResult.from_dict(answer)

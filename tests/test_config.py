@@ -41,6 +41,8 @@ BAD_VALUES = [
     ("MEMORY_LIMIT_MB", 10, r"MEMORY_LIMIT_MB must be a whole number >= 256, got 10"),
     ("DISK_LIMIT_MB", 0, r"DISK_LIMIT_MB must be a whole number >= 16, got 0"),
     ("DISK_LIMIT_MB", "1GB", r"DISK_LIMIT_MB must be a whole number >= 16, got '1GB'"),
+    ("GRADER_MEMORY_LIMIT_MB", 100, r"GRADER_MEMORY_LIMIT_MB must be a whole number >= 512, got 100"),
+    ("MAX_MODEL_PARAMS", 2.5e7, r"MAX_MODEL_PARAMS must be a whole number >= 1000, got 25000000.0"),
     ("NOTEBOOK_TIMEOUT", 5, r"NOTEBOOK_TIMEOUT must be at least CELL_TIMEOUT"),
     ("TRAIN_DIR", "/abs/path", r"TRAIN_DIR must be a path relative to the assignment folder"),
     ("SAVED_MODEL_FILE", "../outside.keras", r"SAVED_MODEL_FILE must be a path relative"),

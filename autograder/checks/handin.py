@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks import keras_tools as kt
-from autograder.checks import lab
+from autograder.checks import lab, model_size
 from autograder.checks.quiet import check
 from autograder.checks.result import HAND_IN, CheckFailed, describe, passed
 
@@ -59,6 +59,22 @@ def _verified(path: Path, settings, timeout):
     return result
 
 
+def _sized(path: Path, settings) -> None:
+    """Refuse, before Keras builds it, a file that asks for more than the course allows (the judge
+    runs this check outside the kernel, on the student's file)."""
+    try:
+        limit = settings.max_model_params if settings is not None else lab.load(HAND_IN).max_model_params
+    except CheckFailed:   # no lab_settings.json: the kit's default
+        limit = model_size.DEFAULT_MAX_PARAMS
+    try:
+        model_size.check(path, limit)
+    except model_size.Unreadable as refusal:
+        raise CheckFailed(HAND_IN, "a file that keras.models.load_model can read", str(refusal), SAVE_HINT) from None
+    except model_size.TooLarge as refusal:
+        raise CheckFailed(HAND_IN, f"a saved model of the lab's size in {path.name}", str(refusal),
+                          "save `regularized_model`, built on the pretrained base with a small head") from None
+
+
 BASE_MOVED = ("the pretrained base's weights unchanged in the saved model",
               "base weights (or BatchNorm statistics) that differ from the pretrained ones",
               "freeze the base (`base_model.trainable = False`) before compiling and fitting, call it with "
@@ -76,6 +92,7 @@ def saved_model(path=None, model=None, base_unchanged: bool = False, settings=No
     path = _model_path(path, settings)
     if not path.is_file():
         raise CheckFailed(HAND_IN, f"the saved model {path.name}", "no such file", SAVE_HINT)
+    _sized(path, settings)
     try:
         loaded = keras.models.load_model(path, compile=False)
     except Exception as error:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.checks.result import CheckFailed
+from autograder.course.settings import DEFAULT_MAX_MODEL_PARAMS
 
 SETTINGS_FILE = "lab_settings.json"
 IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # what image_dataset_from_directory reads
@@ -27,6 +28,7 @@ class LabSettings:
     train_dir: Path
     base_model_file: Path
     saved_model_file: Path
+    max_model_params: int = DEFAULT_MAX_MODEL_PARAMS   # the largest model the grader builds
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -47,6 +49,7 @@ class LabSettings:
             train_dir=folder / values["train_dir"],
             base_model_file=folder / values["base_model_file"],
             saved_model_file=folder / values["saved_model_file"],
+            max_model_params=int(values.get("max_model_params", DEFAULT_MAX_MODEL_PARAMS)),
         )
 
 

@@ -20,6 +20,7 @@ def not_verified(settings, error: str) -> VerifyResult:
 def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyResult:
     """Run `python -m autograder.judging.saved_model` in a fresh process and return its result."""
     from autograder.course import config
+    from autograder.sandbox import bounds
 
     settings = settings or config.load()
     command = [sys.executable, "-m", "autograder.judging.saved_model", str(Path(path).resolve()), "--json",
@@ -27,11 +28,13 @@ def verify_in_subprocess(path, settings=None, timeout: float = 300) -> VerifyRes
     # the child reads the same cache as `settings`, whatever the environment says
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore",
            "LABKIT_CACHE": str(settings.cache_dir)}
-    try:
-        run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
-                             stdin=subprocess.DEVNULL)
+    try:   # the process and whatever it starts are killed at the time or memory limit
+        run = bounds.run(command, timeout=timeout, limit_mb=settings.grader_memory_limit_mb, env=env,
+                         stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return not_verified(settings, f"verification timed out after {timeout:g} s")
+    except bounds.OverLimit as over:   # the student's model: no grader-side error
+        return not_verified(settings, f"verification process {over}")
     for line in reversed(run.stdout.splitlines()):
         if line.startswith("{"):
             try:

@@ -206,9 +206,10 @@ def usable(facts) -> dict:
     return kept
 
 
-def collect(plan_dict: dict, capture_root: str, lab: str) -> dict:
-    """The student's facts as plain JSON data; `missing` names what could not be found, and why.
-    Meant for a fresh process: it changes the working folder to `lab`."""
+def collect(plan_dict: dict, capture_root: str, lab: str, max_params: int | None = None) -> dict:
+    """The student's facts as plain JSON data; `missing` names what could not be found, and why. No
+    model larger than `max_params` (MAX_MODEL_PARAMS; None: the default) is built. Meant for a fresh
+    process: it changes the working folder to `lab`."""
     from autograder.checks import lab as lab_settings
     from autograder.course.plan import Plan
     from autograder.judging import rebuild
@@ -218,6 +219,8 @@ def collect(plan_dict: dict, capture_root: str, lab: str) -> dict:
     root = Path(capture_root)
     loaded_at = next((p.grade_id for p in plan.properties if "dataset_loaded" in p.checks), None)
     reference = rebuild.Reference(Path(lab), capture_root=root, loaded_at=loaded_at)
+    if max_params is not None:
+        reference.max_params = max_params
     settings = lab_settings.load(13, Path(lab))
     class_names = lab_settings.class_folders(13, settings)
     facts: dict = {"class_names": class_names, "missing": {}}

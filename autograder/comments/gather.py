@@ -25,8 +25,9 @@ def gather(call, plan, capture, lab, settings, notebook_path, verified: dict) ->
         call.close()
         return {}
     try:
-        facts = call.call(FACTS_TARGET, plan.to_dict(), str(capture), str(lab), timeout=time_limit(settings))
-    except ProcessFailed as failure:
+        facts = call.call(FACTS_TARGET, plan.to_dict(), str(capture), str(lab), settings.max_model_params,
+                          timeout=time_limit(settings), memory_mb=settings.grader_memory_limit_mb)
+    except ProcessFailed as failure:   # timed out, stopped at the memory limit, or died: killed with its children
         facts = {"missing": {"all": f"the facts process {failure}"}}
     except Exception as error:  # the grader's own failure: the comment is still listed, unchecked
         facts = {"missing": {"all": f"{type(error).__name__}: {error}"}}

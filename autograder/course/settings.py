@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from autograder.course.deadlines import Deadline
 
+# Defaults of the grader's bounds, for a course_config.py written before they existed.
+DEFAULT_GRADER_MEMORY_LIMIT_MB = 3072
+DEFAULT_MAX_MODEL_PARAMS = 20_000_000
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -47,6 +51,8 @@ class Settings:
     clusters: dict = field(default_factory=dict, hash=False)   # CLUSTERS: kind -> its settings
     deadline: Deadline | None = field(default=None, hash=False)   # DUE_DATE and the late policy; None: none
     roster: Path | None = None    # ROSTER: the roster exported from the LMS, if given
+    grader_memory_limit_mb: int = DEFAULT_GRADER_MEMORY_LIMIT_MB   # each grader process reading a student's files
+    max_model_params: int = DEFAULT_MAX_MODEL_PARAMS   # the largest model (in parameters) the grader builds
 
     # Derived places, so that no module builds them by hand.
     @property
@@ -113,4 +119,5 @@ class Settings:
             "train_dir": self.train_dir,
             "base_model_file": self.base_model_file,
             "saved_model_file": self.saved_model_file,
+            "max_model_params": self.max_model_params,
         }

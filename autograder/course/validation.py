@@ -7,7 +7,11 @@ import os
 from pathlib import Path
 
 from autograder.course import deadline_settings
-from autograder.course.settings import Settings
+from autograder.course.settings import (
+    DEFAULT_GRADER_MEMORY_LIMIT_MB,
+    DEFAULT_MAX_MODEL_PARAMS,
+    Settings,
+)
 
 PROFILES = ("digits", "flowers", "folder")
 LETTERS = ("AA", "AB", "BB", "BC", "CC", "CD", "DD")
@@ -37,11 +41,6 @@ def _int(values, name, minimum=0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise _fail(name, f"a whole number >= {minimum}", value)
     return value
-
-
-def _limit(values, name, default: int, minimum: int) -> int:
-    """A limit added after courses were made: missing means its default."""
-    return _int({name: default, **values}, name, minimum)
 
 
 def _fraction(values, name, low_open=True, high_open=True) -> float:
@@ -147,6 +146,11 @@ def _bool(values, name, default: bool) -> bool:
     return value
 
 
+def _int_or(values, name, minimum: int, default: int) -> int:
+    """A whole-number setting that a course_config.py written before it existed may leave out."""
+    return _int({name: values.get(name, default)}, name, minimum)
+
+
 def _whole(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise _fail(name, "a whole number >= 1", value)
@@ -215,7 +219,9 @@ def from_values(values: dict, path: Path) -> Settings:
         cell_timeout=cell_timeout,
         notebook_timeout=notebook_timeout,
         memory_limit_mb=_int(values, "MEMORY_LIMIT_MB", 256),
-        disk_limit_mb=_limit(values, "DISK_LIMIT_MB", 1024, 16),
+        disk_limit_mb=_int_or(values, "DISK_LIMIT_MB", 16, 1024),
+        grader_memory_limit_mb=_int_or(values, "GRADER_MEMORY_LIMIT_MB", 512, DEFAULT_GRADER_MEMORY_LIMIT_MB),
+        max_model_params=_int_or(values, "MAX_MODEL_PARAMS", 1000, DEFAULT_MAX_MODEL_PARAMS),
         output_limit_kb=_int(values, "OUTPUT_LIMIT_KB", 1),
         cache_dir=cache.resolve(),
         course_secret=secret,

@@ -16,6 +16,7 @@ from autograder.judging import safe_copy
 from autograder.sandbox import capture as handoff_capture
 
 JUDGE_TARGET = "autograder.judging.judge:judge"
+MEMORY_WORDS = "MB of memory"   # in the failure of a judge stopped at GRADER_MEMORY_LIMIT_MB (sandbox.bounds)
 
 
 def capture_names(plan) -> dict[str, list[str]]:
@@ -60,8 +61,9 @@ def judge(call, plan, capture: Path, lab: Path, settings) -> tuple[dict, str]:
     from autograder.judging.forked import ProcessFailed
 
     try:
-        return call.call(JUDGE_TARGET, plan.to_dict(), str(capture), str(lab), timeout=time_limit(settings)), ""
-    except ProcessFailed as failure:
+        return call.call(JUDGE_TARGET, plan.to_dict(), str(capture), str(lab), settings.max_model_params,
+                         timeout=time_limit(settings), memory_mb=settings.grader_memory_limit_mb), ""
+    except ProcessFailed as failure:   # timed out, stopped at the memory limit, or died: killed with its children
         return {}, f"the judging process {failure}"
     except Exception as error:  # the judge's own failure: reported, never fatal for the batch
         return {}, f"{type(error).__name__}: {error}"
@@ -84,7 +86,9 @@ def apply(result: GradeResult, outcomes: dict, failure: str, judged_ids: set[str
         cell.points, cell.passed = points, passed
         cell.error = "" if passed else (message or cell.error)
     if failure:
+        hint = ("keep the models and values it leaves the size of the lab's" if MEMORY_WORDS in failure
+                else "ask your instructor to regrade")
         result.notes.append(f"The notebook: the grader could not judge its checks outside the notebook "
-                            f"({failure}); ask your instructor to regrade")
+                            f"({failure}); {hint}")
     result.cells = [c.to_dict() for c in cells]
     return changed

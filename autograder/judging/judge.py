@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+from autograder.checks import model_size
 from autograder.course.records import Outcome
 from autograder.judging import rebuild
 
@@ -79,6 +80,10 @@ def judge_cell(prop, capture_root: Path, reference: rebuild.Reference) -> Outcom
     printed = io.StringIO()
     try:
         names, foreign = rebuild.namespace(capture_root, prop.grade_id, reference)
+    except model_size.TooLarge as refusal:
+        return Outcome(prop.grade_id, False, f"{_label(prop.activity)}: expected models of the lab's size, "
+                       f"found one the grader does not build: {refusal}. Try: build the model on the "
+                       "pretrained base with a small head, as the activities describe")
     except Exception as error:  # a capture the judge cannot read is the submission's problem
         return Outcome(prop.grade_id, False, f"{_label(prop.activity)}: expected values the grader can "
                        f"read, found a broken hand-over ({type(error).__name__}: {str(error)[:200]}). Try: "
@@ -107,16 +112,17 @@ def judge_cell(prop, capture_root: Path, reference: rebuild.Reference) -> Outcom
     return Outcome(prop.grade_id, True, printed.getvalue().strip(), printed.getvalue())
 
 
-def judge(plan_dict: dict, capture_root: str, lab: str) -> dict:
-    """Every in-kernel grade cell of the plan, judged from `capture_root` in the lab folder `lab`;
-    grade_id -> Outcome dict. Meant for a fresh process: it changes the working folder."""
+def judge(plan_dict: dict, capture_root: str, lab: str, max_params: int = model_size.DEFAULT_MAX_PARAMS) -> dict:
+    """Every in-kernel grade cell of the plan, judged from `capture_root` in the lab folder `lab`, with
+    no model larger than `max_params` (MAX_MODEL_PARAMS) built; grade_id -> Outcome dict. Meant for a
+    fresh process: it changes the working folder."""
     from autograder.course.plan import Plan
 
     plan = Plan.from_dict(plan_dict)
     os.chdir(lab)
     root = Path(capture_root)
     loaded_at = next((p.grade_id for p in plan.properties if "dataset_loaded" in p.checks), None)
-    reference = rebuild.Reference(Path(lab), capture_root=root, loaded_at=loaded_at)
+    reference = rebuild.Reference(Path(lab), capture_root=root, loaded_at=loaded_at, max_params=max_params)
     from autograder.course.plan import judged_outside
 
     return {prop.grade_id: judge_cell(prop, root, reference).to_dict()
@@ -124,12 +130,14 @@ def judge(plan_dict: dict, capture_root: str, lab: str) -> dict:
 
 
 def main(argv=None) -> int:
-    """python -m autograder.judging.judge PLAN.json CAPTURE LAB OUT.json: judge in this new process."""
+    """python -m autograder.judging.judge PLAN.json CAPTURE LAB OUT.json [MAX_PARAMS]: judge in this new
+    process."""
     import json
     import sys
 
-    plan_file, capture_root, lab, out = (argv if argv is not None else sys.argv[1:])[:4]
-    outcomes = judge(json.loads(Path(plan_file).read_text()), capture_root, lab)
+    plan_file, capture_root, lab, out, *rest = (argv if argv is not None else sys.argv[1:])
+    max_params = int(rest[0]) if rest else model_size.DEFAULT_MAX_PARAMS
+    outcomes = judge(json.loads(Path(plan_file).read_text()), capture_root, lab, max_params)
     Path(out).write_text(json.dumps(outcomes))
     return 0
 

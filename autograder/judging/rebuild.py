@@ -1,8 +1,9 @@
 """Judge side: rebuild the values a grade cell reads from its capture folder, as real objects.
 
 Models are loaded with Keras' safe mode, arrays with allow_pickle=False, everything else from
-JSON. The rebuilt objects have the identities the checks test (the base inside the model, the
-History of the model's latest fit), so the grade cell's own checks run on them unchanged."""
+JSON; a model file is sized before Keras builds it (model_size). The rebuilt objects have the
+identities the checks test (the base inside the model, the History of the model's latest fit), so
+the grade cell's own checks run on them unchanged."""
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +12,8 @@ import math
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.checks import model_size
 
 
 class Unreadable:
@@ -77,6 +80,7 @@ class Reference:
     lab_folder: Path
     capture_root: Path | None = None
     loaded_at: str | None = None
+    max_params: int = model_size.DEFAULT_MAX_PARAMS   # the course's MAX_MODEL_PARAMS
     _prints: set | None = None
     _split: tuple | None = None
     _agreed: dict | None = None
@@ -190,11 +194,13 @@ def figure(root: Path, entry: dict):
     return rebuilt
 
 
-def model(root: Path, entry: dict):
-    """The saved model, compiled as it was when the kernel saved it (safe mode: no code runs)."""
+def model(root: Path, entry: dict, max_params: int = model_size.DEFAULT_MAX_PARAMS):
+    """The saved model, compiled as it was when the kernel saved it (safe mode: no code runs);
+    model_size.Refused, before anything is built, for a file that asks for more than the course allows."""
     import keras
 
     path = inside(root, entry["file"])
+    model_size.check(path, max_params)
     loaded = None
     if entry.get("compiled"):
         try:
@@ -247,7 +253,7 @@ def value(root: Path, entry: dict, reference: Reference | None):
     if kind == "module":
         return module(entry), True
     if kind == "model":
-        return model(root, entry), True
+        return model(root, entry, reference.max_params if reference else model_size.DEFAULT_MAX_PARAMS), True
     if kind == "history":
         return history(entry), True
     if kind == "dataset":

@@ -42,9 +42,15 @@ def _class_names(settings, manifest) -> list[str]:
     return folders
 
 
-def _load_model(path: Path):
+def _load_model(path: Path, max_params: int):
     if not path.is_file():  # before importing Keras, so that this failure is quick
         raise VerifyError(f"no saved model at {path}")
+    from autograder.checks import model_size
+
+    try:
+        model_size.check(path, max_params)   # before Keras builds anything the file asks for
+    except model_size.Refused as refusal:
+        raise VerifyError(f"the saved model at {path.name} cannot be loaded ({refusal})") from None
     import keras
 
     try:
@@ -125,7 +131,7 @@ def verify(model_path, settings=None) -> VerifyResult:
     try:
         manifest = _manifest(settings)
         classes = _class_names(settings, manifest)
-        model = _load_model(Path(model_path))
+        model = _load_model(Path(model_path), settings.max_model_params)
         accuracy = hidden_accuracy(model, settings, classes)
         matches = base_matches_reference(model, settings, manifest)
     except VerifyError as error:
@@ -146,11 +152,13 @@ class ForkedVerifier:
         self._call = ForkedCall("labkit-verifier")
 
     def verify(self, path, settings, timeout: float = 300) -> VerifyResult:
-        from autograder.judging.forked import ProcessFailed
+        from autograder.judging.forked import MemoryExceeded, ProcessFailed
 
         try:
             answer = self._call.call("autograder.judging.saved_model:verify_to_dict", str(Path(path).resolve()), settings,
-                                     timeout=timeout)
+                                     timeout=timeout, memory_mb=settings.grader_memory_limit_mb)
+        except MemoryExceeded as failure:   # the student's model: "verification process used more than ..."
+            return not_verified(settings, f"verification process {failure}")
         except ProcessFailed as failure:  # "verification timed out ..." / "verification process ended ..."
             return not_verified(settings, f"verification {failure}")
         return VerifyResult.from_dict(answer)

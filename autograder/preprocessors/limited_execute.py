@@ -40,8 +40,12 @@ from autograder.judging import hidden_split
 from autograder.judging.cell_outputs import error_output
 from autograder.preprocessors.sandboxed_execute import SandboxedExecute
 from autograder.preprocessors.scrub import scrub
-from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
+from autograder.sandbox.bounds import hard_limit_mb
 from autograder.sandbox.disk_watcher import DiskWatcher
+from autograder.sandbox.bounds import hard_limit_mb
+from autograder.sandbox.environment import (
+    RUN_MARK,  # every process of a grading kernel inherits it
+)
 from autograder.sandbox.watcher import MemoryWatcher, stop_marked
 
 UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
@@ -74,7 +78,7 @@ class LimitedExecute(SandboxedExecute):
     def hard_memory_mb(self) -> int:
         """The sandbox's cgroup limit sits above the watcher's: the watcher stops the kernel with a
         clear status; the cgroup only catches memory that grows faster than the watcher looks."""
-        return self.memory_limit_mb + max(256, self.memory_limit_mb // 4)
+        return hard_limit_mb(self.memory_limit_mb)
 
     def preprocess_cell(self, cell, resources, index):
         """Run a cell. A grade cell whose check the grader decides outside the kernel runs a stand-in:

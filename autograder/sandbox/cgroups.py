@@ -69,6 +69,25 @@ class Cgroup:
         """The files the kernel's first process writes its pid to."""
         return [str(folder / "cgroup.procs") for folder in self.folders]
 
+    def add(self, pid: int) -> None:
+        """Move a running process into the groups; what it starts from then on stays in them."""
+        for procs in self.procs_files:
+            _write(Path(procs), str(pid))
+
+    def oom_kills(self) -> int:
+        """How many of the group's processes the kernel killed for going over the memory limit."""
+        for folder in self.folders:
+            for name in ("memory.oom_control", "memory.events"):   # cgroup v1, v2
+                try:
+                    lines = (folder / name).read_text().splitlines()
+                except OSError:
+                    continue
+                for line in lines:
+                    key, _, count = line.partition(" ")
+                    if key == "oom_kill" and count.strip().isdigit():
+                        return int(count)
+        return 0
+
     def remove(self, wait: float = 3.0) -> None:
         """Remove the groups once the processes in them are gone (they die with the sandbox)."""
         deadline = time.monotonic() + wait
@@ -86,13 +105,13 @@ class Cgroup:
 
 
 def create(max_processes: int, memory_mb: int) -> Cgroup | None:
-    """A cgroup with these limits (memory_mb 0: no memory limit), or None when none can be made."""
+    """A cgroup with these limits (0: no such limit), or None when none can be made."""
     name = f"{NAME_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"   # the owner's pid: see sweep
     v1_mounts, v2_mount = _mounts()
     v1_paths, v2_path = _own_paths()
     group = Cgroup([], [])
     try:
-        if "pids" in v1_mounts and "pids" in v1_paths:
+        if max_processes and "pids" in v1_mounts and "pids" in v1_paths:
             folder = _make(group, v1_mounts["pids"], v1_paths["pids"], name)
             _write(folder / "pids.max", str(max_processes))
             group.limited.append("pids")
@@ -121,7 +140,7 @@ def _v2(group: Cgroup, mount: Path, own: str, name: str, max_processes: int, mem
     """A v2 group under the grader's own; that one must offer the controllers to its children."""
     parent = mount / own.lstrip("/")
     offered = (parent / "cgroup.controllers").read_text().split()
-    wanted = [c for c in CONTROLLERS if c in offered and (c != "memory" or memory_mb)]
+    wanted = [c for c in CONTROLLERS if c in offered and (memory_mb if c == "memory" else max_processes)]
     if not wanted:
         return
     _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))

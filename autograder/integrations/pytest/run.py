@@ -140,16 +140,23 @@ def judge_outside_kernel(plan: Plan, working_copy: Path, scratch: Path, settings
     import sys
 
     from autograder.judging import handover
+    from autograder.sandbox import bounds
 
     capture, lab, _ = handover.hand_over(working_copy, settings, scratch / "judge", notebook_folder,
                                         store=scratch / "capture")
     plan_file, out = plan.write(scratch / "plan.json"), scratch / "judged.json"
-    run = subprocess.run([sys.executable, "-m", "autograder.judging.judge", str(plan_file), str(capture),
-                          str(lab), str(out)], capture_output=True, text=True,
-                         timeout=handover.time_limit(settings))
-    if run.returncode != 0 or not out.is_file():
-        tail = " | ".join(run.stderr.strip().splitlines()[-2:])[:300]
-        return {p.grade_id: not_run(p, f"could not be judged outside the notebook ({tail})").to_dict()
+    limit = handover.time_limit(settings)
+    try:   # killed with whatever it started at the time or memory limit
+        run = bounds.run([sys.executable, "-m", "autograder.judging.judge", str(plan_file), str(capture),
+                          str(lab), str(out), str(settings.max_model_params)],
+                         timeout=limit, limit_mb=settings.grader_memory_limit_mb)
+        failure = "" if run.returncode == 0 and out.is_file() else " | ".join(run.stderr.strip().splitlines()[-2:])[:300]
+    except subprocess.TimeoutExpired:
+        failure = f"the judging process timed out after {limit:g} s"
+    except bounds.OverLimit as over:
+        failure = f"the judging process {over}"
+    if failure:
+        return {p.grade_id: not_run(p, f"could not be judged outside the notebook ({failure})").to_dict()
                 for p in plan.properties if judged_outside(p)}, lab
     return json.loads(out.read_text()), lab
 

@@ -83,6 +83,15 @@ MEMORY_LIMIT_MB = 2048                # per grading kernel
 DISK_LIMIT_MB = 1024                  # what a grading kernel may write into its folder (files it adds)
 OUTPUT_LIMIT_KB = 256                 # text output kept per cell
 
+# The grader's own processes that read a student's files (the judge, the saved-model verifier and
+# activity 13's facts) are stopped, with their children, at GRADER_MEMORY_LIMIT_MB each (TensorFlow
+# alone takes about 400 MB of it) and at their time limits; either becomes that student's message,
+# never a stop of the batch. A model file whose configuration asks for more than MAX_MODEL_PARAMS
+# parameters (or whose weights or inputs are larger than such a model's) is refused before it is
+# built. The lab's own models have about 0.8 million (digits) and 2.6 million (flowers) parameters.
+GRADER_MEMORY_LIMIT_MB = 3072         # per judge, verifier and facts process
+MAX_MODEL_PARAMS = 20_000_000
+
 # Every grading kernel (labkit grade, nbgrader autograde, the pytest path) runs in a bubblewrap
 # sandbox: no network, its own process namespace, only its own working copy writable, nothing of
 # the grader's visible (cache, hidden split, this file, the secret, gradebooks, other students).

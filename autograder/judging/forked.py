@@ -58,7 +58,7 @@ class ForkedCall:
             self._process.join(5)
             if bound is not None and bound.exceeded:
                 raise MemoryExceeded(bounds.over_limit(memory_mb)) from None
-            raise ProcessFailed(f"process ended with status {self._process.exitcode} before answering") from None
+            raise ProcessFailed(f"ended with status {self._process.exitcode} before answering") from None
         finally:
             self.close()
             if bound is not None:

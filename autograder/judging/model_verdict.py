@@ -11,7 +11,7 @@ MODEL_ACTIVITY = 10
 BASE_ACTIVITY = 5
 # Errors that come from the grading machine, not from the student's model.
 GRADER_SIDE_ERRORS = ("hidden test split", "configuration:", "verification process ended",
-                      "verification timed out")
+                      "verification timed out", "verification process timed out")
 
 
 def time_limit(settings) -> float:

@@ -159,8 +159,8 @@ class ForkedVerifier:
                                      timeout=timeout, memory_mb=settings.grader_memory_limit_mb)
         except MemoryExceeded as failure:   # the student's model: "verification process used more than ..."
             return not_verified(settings, f"verification process {failure}")
-        except ProcessFailed as failure:  # "verification timed out ..." / "verification process ended ..."
-            return not_verified(settings, f"verification {failure}")
+        except ProcessFailed as failure:  # "verification process timed out ..." / "... ended with status ..."
+            return not_verified(settings, f"verification process {failure}")
         return VerifyResult.from_dict(answer)
 
     def close(self) -> None:

@@ -100,6 +100,7 @@ class GradeResult(_Record):
     autograded_notebook: str = ""
     feedback_html: str = ""
     comment: dict = field(default_factory=dict)       # activity 13: text and facts (autograder.comments)
+    reproduced: list = field(default_factory=list)    # accuracies of activities 8 and 10, submitted and regraded
 
     @property
     def failed(self) -> bool:

@@ -65,8 +65,9 @@ def write_csv(results: list[GradeResult], settings, path: Path, assessments: dic
     return path
 
 
-def class_tables(results: list[GradeResult], settings):
-    """Two rich tables: one row per student, and the class's mean per activity."""
+def class_tables(results: list[GradeResult], settings, page: Path | None = None):
+    """Two rich tables: one row per student, and the class's mean per activity; `page`: the class
+    page, linked from the first table's caption."""
     from rich.table import Table
 
     unsandboxed = sum(1 for r in results if not r.sandboxed)
@@ -85,6 +86,8 @@ def class_tables(results: list[GradeResult], settings):
     order = [*settings.letter_grades, settings.fail_grade]
     students.caption = (f"mean {statistics.mean(percents):.1f} %, median {statistics.median(percents):.1f} %; "
                         + ", ".join(f"{letter} {letters[letter]}" for letter in order if letters[letter]))
+    if page is not None:
+        students.caption += f"\nclass page: [link={Path(page).resolve().as_uri()}]{page}[/link]"
     activities = Table(title="points per activity (class mean)")
     for name in ("activity", "mean", "max", "full marks"):
         activities.add_column(name, justify="right")

@@ -11,6 +11,7 @@ from autograder.course.records import OK, STATUSES, GradeResult
 
 MARGINS = (0.01, 0.02, 0.05)   # "a few points either way" of the threshold
 NEAR = 0.02                    # an accuracy this close to the threshold is worth a look
+EPSILON = 1e-9                 # 0.75 - 0.73 is 0.020000000000000018 in floating point
 
 
 def number(value) -> float | None:
@@ -51,7 +52,7 @@ class ThresholdView:
 
     @property
     def near(self) -> list:
-        return sorted(s for s, a in self.accuracies.items() if abs(a - self.threshold) <= NEAR)
+        return sorted(s for s, a in self.accuracies.items() if abs(a - self.threshold) <= NEAR + EPSILON)
 
 
 def threshold_view(results: list[GradeResult], settings) -> ThresholdView:
@@ -63,8 +64,8 @@ def threshold_view(results: list[GradeResult], settings) -> ThresholdView:
     for margin in MARGINS:
         view.shifts.append(Shift(
             margin,
-            would_pass=sorted(s for s, a in accuracies.items() if threshold - margin <= a < threshold),
-            would_fail=sorted(s for s, a in accuracies.items() if threshold <= a < threshold + margin)))
+            would_pass=sorted(s for s, a in accuracies.items() if threshold - margin - EPSILON <= a < threshold),
+            would_fail=sorted(s for s, a in accuracies.items() if threshold <= a < threshold + margin - EPSILON)))
     return view
 
 

@@ -153,12 +153,19 @@ def _grade(args) -> bool:
     batch = grade_class(settings, args.submissions, out=args.out, jobs=args.jobs, force=args.force,
                         verify=not args.no_verify, progress=not args.quiet, console=console,
                         cluster=args.cluster, course_files=args.course_files)
-    for table in class_results.class_tables(batch.results, settings):
+    for table in class_results.class_tables(batch.results, settings, page=batch.page):
         console.print(table)
     console.print(f"grades: {batch.csv}\nfeedback: {batch.out / 'feedback'}\nplot: {batch.plot}\n"
+                  f"class page: {batch.page}\n"
                   f"gradebook: {batch.out / 'gradebook.db'}  ({len(batch.graded)} graded, "
                   f"{len(batch.skipped)} already done, {batch.seconds:.0f} s)")
     return True
+
+
+def _report(args) -> bool:
+    from autograder.grading.class_report import write_from_folder
+
+    return write_from_folder(config.load(args.config), out=args.out) is not None
 
 
 def _demo(args) -> bool:
@@ -233,6 +240,11 @@ COMMANDS = (
             description="SUBMISSIONS: nbgrader's submitted/<student>/<assignment>/<notebook>.ipynb folders, "
                         "a folder of <student>.ipynb files, or a zip of either.",
             on_interrupt="finished students are saved, run the same command again to resume."),
+    Command("report", "write the class page (what the class got wrong, models, cost, activity 13) from a "
+            "grading run's folder", _report,
+            (arg("--out", default=None, help="the grading output folder (default: grading/<assignment>/)"),),
+            description="Writes <out>/class_report/<assignment>.html from the state files that `labkit grade` "
+                        "left there (it also writes the page at the end of every run); open it in a browser."),
     Command("demo", "the assignment's whole life on the configured profile", _demo,
             (arg("--jobs", "-j", type=int, default=2, help="parallel workers (default: 2)"),
              arg("--out", default=None, help="output folder (default: demo_output/)"))),

@@ -1,27 +1,14 @@
 """`labkit demo`, the README's main-job command, end to end in a copy of the course: it grades its
-simulated class in parallel and leaves grades, feedback pages and the grade plot where it says."""
+simulated class in parallel and leaves grades, feedback pages and the grade plot where it says.
+The demo runs once per test session (conftest.py's `demo`), shared with the class page's tests."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 
 import assignment_helpers as helpers
 import pytest
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def demo(prepared, tmp_path_factory):
-    course = helpers.copy_course(tmp_path_factory.mktemp("demo-course"))
-    run = subprocess.run([sys.executable, "-m", "autograder.cli", "demo"], cwd=course,
-                         env=helpers.course_env(course), capture_output=True, text=True, timeout=1200)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    grading = course / "demo_output" / "grading"
-    with open(grading / "grades.csv") as handle:
-        rows = {row["student"]: row for row in csv.DictReader(handle)}
-    return {"run": run, "grading": grading, "rows": rows}
 
 
 def test_demo_grades_its_class_as_the_notebook_and_the_saved_models_deserve(demo):

@@ -266,6 +266,9 @@ def test_the_end_of_a_batch_writes_grades_csv_once_with_every_column(settings, t
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert rows["ana"]["a13_suggested"] and rows["ana"]["a13_review"] in ("clear", "read")
     assert rows["ben"]["a13_suggested"] == rows["ben"]["a13_review"] == ""
+    assert outputs.page == tmp_path / "class_report" / f"{settings.assignment}.html" and not outputs.page_problem
+    page = outputs.page.read_text()   # the class page, from the same rows
+    assert "ana" in page and "ben" in page
 
 
 def released(notebook):

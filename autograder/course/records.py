@@ -103,6 +103,7 @@ class GradeResult(_Record):
     feedback_html: str = ""
     comment: dict = field(default_factory=dict)       # activity 13: text and facts (autograder.comments)
     late: dict = field(default_factory=dict)          # the deadline's say (course.deadlines.late_record)
+    reproduced: list = field(default_factory=list)    # accuracies of activities 8 and 10, submitted and regraded
 
     @property
     def failed(self) -> bool:

@@ -2,7 +2,7 @@
 
 Prepare the data, generate the student release, make a handful of simulated submissions (the
 solution, the untouched release, a few partly wrong ones), grade them in parallel, print the class
-table and say where the feedback, grades and plot are.
+table and say where the feedback, grades and plot are; the last line is the class page's path.
 """
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ def run_demo(settings, jobs: int = 2, out: str | Path | None = None, say=print) 
     write_submissions(submitted, later, settings)
     say(f"demo 4/5: {len(later)} more hand in, with comments on their own (or a classmate's) numbers")
     batch = grade_class(settings, submitted, out=out / "grading", jobs=jobs, console=console)
-    for table in class_results.class_tables(batch.results, settings):
+    for table in class_results.class_tables(batch.results, settings, page=batch.page):
         console.print(table)
     say("demo 5/5: activity 13's suggestions for the grader (labkit comments)")
     console.print(listing.table(batch.results, settings))
@@ -153,4 +153,6 @@ def run_demo(settings, jobs: int = 2, out: str | Path | None = None, say=print) 
     say(f"plot:      {batch.plot}")
     say(f"notebooks: {batch.out / 'autograded'}")
     say(f"demo finished in {time.monotonic() - started:.0f} s")
+    say(f"class page: {batch.page}  (open it in a browser: what the class got wrong, its models, "
+        "the cost, activity 13)")
     return 0

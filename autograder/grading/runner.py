@@ -36,13 +36,14 @@ class BatchReport:
     skipped: list = field(default_factory=list)       # students already finished earlier
     csv: Path | None = None
     plot: Path | None = None
+    page: Path | None = None                          # the class page (reporting/class_page.py)
     seconds: float = 0.0
     gradebook_problems: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"out": str(self.out), "results": [r.to_dict() for r in self.results],
                 "graded": self.graded, "skipped": self.skipped, "csv": str(self.csv),
-                "plot": str(self.plot), "seconds": self.seconds,
+                "plot": str(self.plot), "page": str(self.page), "seconds": self.seconds,
                 "gradebook_problems": self.gradebook_problems}
 
 
@@ -107,7 +108,9 @@ def grade_class(settings, submissions, out: str | Path | None = None, jobs: int 
                               settings, score, fallback=[], problems=batch.gradebook_problems)
     outputs = class_outputs.write(batch_report.results, settings, out, batch.db_url, hand_graded,
                                   scratch=batch.scratch, submitted={s.student: s.notebook for s in found})
-    batch_report.csv, batch_report.plot = outputs.csv, outputs.plot
+    batch_report.csv, batch_report.plot, batch_report.page = outputs.csv, outputs.plot, outputs.page
+    if outputs.page_problem:
+        console.print(f"[yellow]class page not written: {outputs.page_problem}[/]")
     batch.gradebook_problems += outputs.gradebook_problems
     batch_report.seconds = round(time.monotonic() - started, 2)
     batch_report.gradebook_problems = batch.gradebook_problems

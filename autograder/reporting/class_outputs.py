@@ -1,6 +1,7 @@
 """What a batch leaves once every student is graded, each file written once with its final content:
 the feedback pages of students graded by hand since their page was made, grades.csv (activity 13's
-suggestions in its last columns), activity 13's comments in the gradebook, and the grade picture."""
+suggestions in its last columns), activity 13's comments in the gradebook, the grade picture and
+the class page (class_page.py)."""
 from __future__ import annotations
 
 import shutil
@@ -10,7 +11,7 @@ from pathlib import Path
 from autograder.comments import publish as comments
 from autograder.course.fences import Stage, per_student
 from autograder.course.records import GradeResult
-from autograder.reporting import class_results, feedback
+from autograder.reporting import class_page, class_results, feedback
 
 PAGE = Stage("the feedback page with the grades given by hand",
              instead="the feedback page from before those grades is kept")
@@ -20,7 +21,9 @@ PAGE = Stage("the feedback page with the grades given by hand",
 class ClassOutputs:
     csv: Path
     plot: Path
+    page: Path | None = None
     gradebook_problems: list[str] = field(default_factory=list)
+    page_problem: str = ""      # why the class page could not be written (never a failed batch)
 
 
 def pages_with_hand_grades(results: list[GradeResult], settings, out: Path, scratch: Path,
@@ -57,6 +60,11 @@ def write(results: list[GradeResult], settings, out: Path, db_url: str, hand_gra
     pages_with_hand_grades(hand_graded, settings, out, scratch, submitted)
     problems = gradebook_comments(db_url, settings, results, assessments)
     plot = class_results.plot(results, settings, out / "grade_distribution.png")
-    # last: a step that failed for a student is named in the student's row (course.fences)
+    # then: a step that failed for a student is named in the student's row (course.fences)
     csv = class_results.write_csv(results, settings, out / "grades.csv", assessments)
-    return ClassOutputs(csv=csv, plot=plot, gradebook_problems=problems)
+    outputs = ClassOutputs(csv=csv, plot=plot, gradebook_problems=problems)
+    try:
+        outputs.page = class_page.write(results, settings, out, assessments)
+    except Exception as error:  # the grades are written: a page that fails says so and stops nothing
+        outputs.page_problem = f"{type(error).__name__}: {error}"
+    return outputs

@@ -123,8 +123,9 @@ def _finite(value: float) -> float:
     return value
 
 
-def class_tables(results: list[GradeResult], settings):
-    """Two rich tables: one row per student, and the class's mean per activity."""
+def class_tables(results: list[GradeResult], settings, page: Path | None = None):
+    """Two rich tables: one row per student, and the class's mean per activity; `page`: the class
+    page, linked from the first table's caption."""
     from rich.table import Table
 
     unsandboxed = sum(1 for r in results if not r.sandboxed)
@@ -148,6 +149,8 @@ def class_tables(results: list[GradeResult], settings):
                         + ", ".join(f"{letter} {letters[letter]}" for letter in order if letters[letter])
                         + (f"; {len(results) - len(counted)} left out (see their status)"
                            if len(counted) < len(results) else ""))
+    if page is not None:
+        students.caption += f"\nclass page: [link={Path(page).resolve().as_uri()}]{page}[/link]"
     activities = Table(title="points per activity (class mean)")
     for name in ("activity", "mean", "max", "full marks"):
         activities.add_column(name, justify="right")

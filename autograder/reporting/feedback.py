@@ -20,7 +20,7 @@ from autograder.course.records import (
     GradeResult,
 )
 from autograder.course.vocabulary import activity_of
-from autograder.reporting import reproduced
+from autograder.reporting import accessible, reproduced
 
 
 def activity_at(notebook_path: str, index: int | None) -> int | None:
@@ -89,8 +89,8 @@ def summary_html(result: GradeResult, settings) -> str:
     notes = [status_sentence(result, settings), *result.notes]
     notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes if n)
     return (
-        '<div id="grading-summary" style="font-family:sans-serif;border:2px solid #447;padding:12px;'
-        'margin:12px;background:#f6f7fb">'
+        '<div id="grading-summary" role="region" aria-label="Grading summary" style="font-family:sans-serif;'
+        'border:2px solid #447;padding:12px;margin:12px;background:#f6f7fb">'
         f"<h2>{html.escape(settings.assignment)}: {result.total:g} / {result.max_total:g} points "
         f"({result.percent:.1f} %), grade {html.escape(result.letter)}</h2>"
         f"<p>Status: <b>{html.escape(result.status)}</b>"
@@ -98,8 +98,8 @@ def summary_html(result: GradeResult, settings) -> str:
         + late_html(result)
         + (f"<ul>{notes_html}</ul>" if notes_html else "")
         + '<table style="border-collapse:collapse" border="1" cellpadding="4">'
-        "<tr><th>Activity</th><th>Points</th><th>Points lost, the check that took them, and why "
-        "(expected / found / hint)</th></tr>"
+        '<tr><th scope="col">Activity</th><th scope="col">Points</th><th scope="col">Points lost, the check '
+        "that took them, and why (expected / found / hint)</th></tr>"
         + "".join(rows) + "</table></div>"
     )
 
@@ -133,7 +133,8 @@ def insert_summary(page: str, summary: str) -> str:
 
 def standalone_page(result: GradeResult, settings, summary: str) -> str:
     title = html.escape(f"{settings.assignment}: feedback for {result.student}")
-    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body></body></html>"
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title></head>"
+            "<body></body></html>")
 
 
 def nbgrader_feedback(settings, work_dir: Path, student: str, folder: Path | None = None) -> str | None:
@@ -163,9 +164,11 @@ def write(result: GradeResult, settings, out: Path, page: str | None = None,
           submitted: str | None = None) -> Path:
     """Write the student's feedback page (nbgrader's `page`, if any, with the summary on top) into
     `out`/feedback/<student>/<assignment>/; `submitted`: the submitted notebook, whose accuracies
-    are shown next to the regraded ones."""
-    summary = summary_html(result, settings) + reproduced.section_html(result, submitted)
-    page = insert_summary(page or standalone_page(result, settings, summary), summary)
+    are shown next to the regraded ones (and kept in `result.reproduced` for the class page)."""
+    comparisons = reproduced.compare(submitted, result.autograded_notebook)
+    result.reproduced = [comparison.to_dict() for comparison in comparisons]
+    summary = summary_html(result, settings) + reproduced.section_html(result, submitted, comparisons)
+    page = accessible.feedback_page(insert_summary(page or standalone_page(result, settings, summary), summary))
     target = out / "feedback" / result.student / settings.assignment / f"{settings.assignment}.html"
     write_text_atomic(target, page)
     result.feedback_html = str(target)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import nbformat
@@ -41,6 +41,9 @@ class Comparison:
     @property
     def differs(self) -> bool:
         return None not in (self.submitted, self.regraded) and abs(self.submitted - self.regraded) > 1e-9
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def _text(cell) -> str:
@@ -109,9 +112,11 @@ def sentences(comparisons: list[Comparison]) -> list[str]:
     return said
 
 
-def section_html(result: GradeResult, submitted_notebook) -> str:
-    """The feedback's section; empty when neither notebook shows an accuracy and nothing was verified."""
-    comparisons = compare(submitted_notebook, result.autograded_notebook)
+def section_html(result: GradeResult, submitted_notebook, comparisons: list[Comparison] | None = None) -> str:
+    """The feedback's section; empty when neither notebook shows an accuracy and nothing was verified.
+    `comparisons`: compare()'s, if already made."""
+    if comparisons is None:
+        comparisons = compare(submitted_notebook, result.autograded_notebook)
     hidden = (result.verify or {}).get("accuracy")
     if not comparisons and hidden is None:
         return ""
@@ -119,8 +124,13 @@ def section_html(result: GradeResult, submitted_notebook) -> str:
     def cell(value):
         return "&mdash;" if value is None else f"{value:.4f}"
 
+    def same(comparison):
+        if comparison.differs:
+            return "<b>differs</b>"
+        return "" if None in (comparison.submitted, comparison.regraded) else "yes"
+
     rows = [f"<tr><td>Activity {c.activity}</td><td>{c.label} accuracy</td><td>{cell(c.submitted)}</td>"
-            f"<td>{cell(c.regraded)}</td><td>{'<b>differs</b>' if c.differs else ''}</td></tr>"
+            f"<td>{cell(c.regraded)}</td><td>{same(c)}</td></tr>"
             for c in comparisons]
     if hidden is not None:
         threshold = (result.verify or {}).get("threshold")
@@ -128,12 +138,14 @@ def section_html(result: GradeResult, submitted_notebook) -> str:
                     f"{'' if threshold is None else f' (at least {threshold:g} needed)'}</td>"
                     f"<td>&mdash;</td><td>{hidden:.4f}</td><td></td></tr>")
     notes = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in sentences(comparisons))
-    return ('<div id="reproduced-accuracies" style="font-family:sans-serif;padding:0 12px;margin:12px">'
+    return ('<div id="reproduced-accuracies" role="region" aria-label="Your numbers and the regraded ones" '
+            'style="font-family:sans-serif;padding:0 12px;margin:12px">'
             "<h3>Your numbers and the regraded ones</h3>"
             "<p>Your notebook was run again from the top when it was graded. Its random choices are "
             "seeded, so the accuracies below match when the submitted outputs come from the code you "
             "submitted.</p>"
             + (f"<ul>{notes}</ul>" if notes else "")
-            + '<table style="border-collapse:collapse" border="1" cellpadding="4"><tr><th>Activity</th>'
-            "<th>Number</th><th>In your submitted notebook</th><th>Regraded</th><th></th></tr>"
+            + '<table style="border-collapse:collapse" border="1" cellpadding="4"><tr><th scope="col">Activity</th>'
+            '<th scope="col">Number</th><th scope="col">In your submitted notebook</th>'
+            '<th scope="col">Regraded</th><th scope="col">Same number?</th></tr>'
             + "".join(rows) + "</table></div>")

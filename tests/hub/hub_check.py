@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import json
 import os
 import pwd
@@ -39,7 +38,7 @@ sys.path.insert(0, str(CHECKOUT / "tests"))
 import assignment_helpers as helpers  # noqa: E402  (builds the students' notebooks from the release)
 from accounts import create as create_accounts  # noqa: E402
 
-from autograder.course import config
+from autograder.course import config  # noqa: E402
 from autograder.course import vocabulary as authoring  # noqa: E402
 from autograder.reporting.class_results import activity_columns  # noqa: E402
 
@@ -727,7 +726,8 @@ def grade_again_with_hand_grades():
     submissions = {s["student"]: s for s in formgrader("GET", f"/submissions/{ASSIGNMENT}").json()}
     for user in STUDENTS:
         assert float(rows[user][COLUMNS[13]]) == HAND_SCORES[user], \
-            f"grades.csv: expected {user}'s hand grade {HAND_SCORES[user]:g} in activity 13, found {rows[user][COLUMNS[13]]}"
+            f"grades.csv: expected {user}'s hand grade {HAND_SCORES[user]:g} in activity 13, " \
+            f"found {rows[user][COLUMNS[13]]}"
         assert abs(float(rows[user]["total"]) - float(submissions[user]["score"])) < 1e-6, \
             f"grades.csv: {user} has {rows[user]['total']}, formgrader {submissions[user]['score']}"
         assert float(rows[user]["total"]) == float(before[user]["total"]) + HAND_SCORES[user]
@@ -794,7 +794,9 @@ def browser_checks():
             "assignment": ASSIGNMENT, "student": next(iter(STUDENTS)), "control": CONTROL_SERVER,
             "feedback": FEEDBACK_PATHS.get(next(iter(STUDENTS))), "images": str(IMAGES),
             "profile": str(STATE / "chromium")}
-    env = dict(os.environ, NODE_PATH=str(NODE_PREFIX / "node_modules"))
+    # playwright-core from the browser tools (tests/browser/install.sh), the proxy from the hub's prefix
+    modules = [Path(os.environ["LABKIT_BROWSER_HOME"]) / "node_modules", NODE_PREFIX / "node_modules"]
+    env = dict(os.environ, NODE_PATH=os.pathsep.join(map(str, modules)))
     done = subprocess.run(["node", str(HERE / "browser.cjs"), json.dumps(plan)], capture_output=True, text=True,
                           timeout=280, env=env, cwd=NODE_PREFIX)
     (STATE / "logs" / "browser.log").write_text(done.stdout + "\n---- stderr\n" + done.stderr)

@@ -19,7 +19,9 @@ STATE="$(mktemp -d /tmp/labkit-hub-check.XXXXXX)"
 LOGS="${LABKIT_HUB_LOGS:-/tmp/labkit-hub-check-logs}"
 # What a real hub runs (JupyterHub, JupyterLab, Notebook 7, nbgrader) and what drives the browser.
 PIP_PINS=(jupyterhub==6.1.1 jupyterlab==4.6.6 notebook==7.6.5 nbgrader==0.9.6 jupyter_server==2.21.1)
-PLAYWRIGHT_PIN=playwright-core@1.65.1
+# the browser (Debian's chromium, node, npm) and what drives it (playwright-core) come from
+# tests/browser/install.sh, which CI runs before `make test`: installed once for both
+BROWSER_INSTALL="$HERE/../browser/install.sh"
 SYSTEM_PYTHON=/usr/bin/python3   # not a Python under /root: the users' servers must read the venv
 
 step() { printf '\n== %s\n' "$*"; }
@@ -51,12 +53,9 @@ trap 'exit 130' INT TERM
 [ "$(id -u)" = 0 ] || die "run as root: it creates Linux accounts and starts their servers"
 [ "$(uname -s)" = Linux ] || die "needs Linux (LocalProcessSpawner, useradd, bubblewrap)"
 
-step "system packages (Debian): python3-venv, nodejs, npm, chromium, bubblewrap, graphviz"
+step "system packages (Debian): python3-venv, bubblewrap, graphviz"
 missing=()
 [ -x "$SYSTEM_PYTHON" ] && "$SYSTEM_PYTHON" -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
-command -v chromium >/dev/null || missing+=(chromium)
 command -v bwrap >/dev/null || missing+=(bubblewrap)
 command -v dot >/dev/null || missing+=(graphviz)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -64,12 +63,16 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive timed 900 apt-get install -y -qq "${missing[@]}" >/dev/null \
         || die "apt-get install ${missing[*]} failed"
 fi
-echo "ok: $("$SYSTEM_PYTHON" --version), node $(node --version), $(chromium --version 2>/dev/null | head -1)"
+echo "ok: $("$SYSTEM_PYTHON" --version)"
 
-step "npm: configurable-http-proxy and $PLAYWRIGHT_PIN in $NODE_PREFIX"
+step "the browser: chromium, node, npm, playwright-core and axe-core (tests/browser/install.sh)"
+BROWSER_HOME="$(bash "$BROWSER_INSTALL")" || die "tests/browser/install.sh failed"
+echo "ok: $BROWSER_HOME"
+
+step "npm: configurable-http-proxy in $NODE_PREFIX"
 node_major="$(node -p 'process.versions.node.split(".")[0]')"
 if [ "$node_major" -ge 20 ]; then CHP_PIN=configurable-http-proxy@5.3.0; else CHP_PIN=configurable-http-proxy@4.6.3; fi
-wanted_npm="$CHP_PIN $PLAYWRIGHT_PIN"
+wanted_npm="$CHP_PIN"
 if [ "$(cat "$NODE_PREFIX/.installed" 2>/dev/null)" != "$wanted_npm" ]; then
     mkdir -p "$NODE_PREFIX"
     timed 600 npm install --silent --no-audit --no-fund --prefix "$NODE_PREFIX" $wanted_npm \
@@ -106,6 +109,7 @@ echo "ok: JupyterHub $("$VENV/bin/jupyterhub" --version 2>/dev/null | tail -1),"
 step "the hub check"
 export PATH="$VENV/bin:$NODE_PREFIX/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export LABKIT_HUB_STATE="$STATE" LABKIT_HUB_CHECKOUT="$CHECKOUT" LABKIT_HUB_NODE="$NODE_PREFIX"
+export LABKIT_BROWSER_HOME="$BROWSER_HOME"
 set +e
 timed "${LABKIT_HUB_TIMEOUT:-1500}" "$VENV/bin/python" "$HERE/hub_check.py"
 status=$?

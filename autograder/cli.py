@@ -96,31 +96,15 @@ def _fetch(args) -> bool:
 
 
 def _compare(args) -> bool:
-    from autograder.authoring.compare import compare
-    from autograder.authoring.prepare import prepare
+    from autograder.authoring.compare import compare_and_say
 
-    settings = config.load(args.config)
-    prepare(settings)
-    result = compare(settings)
-    print(f"compare: on {result['hidden_images']} hidden images, after {result['epochs']} epochs on "
-          f"{result['train_images']} training images: transfer {result['transfer']:.3f}, "
-          f"from scratch {result['scratch']:.3f}")
-    return result["transfer"] > result["scratch"]
+    return compare_and_say(config.load(args.config))
 
 
 def _sync_points(args) -> bool:
-    from autograder.course.vocabulary import sync_points_file
+    from autograder.course.vocabulary import sync_points_and_say
 
-    settings = config.load(args.config)
-    path = settings.source_dir / settings.notebook_name
-    changes = sync_points_file(path, settings.points, write_back=not args.check)
-    for line in changes:
-        print(f"sync-points: {line}")
-    if args.check:
-        print("sync-points: notebook and course_config.py " + ("differ" if changes else "agree"))
-        return not changes
-    print(f"sync-points: {len(changes)} grade cell(s) updated in {path.name}")
-    return True
+    return sync_points_and_say(config.load(args.config), check=args.check)
 
 
 def _release(args) -> bool:

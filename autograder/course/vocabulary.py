@@ -166,3 +166,17 @@ def sync_points_file(path: str | Path, points: dict[int, float], write_back: boo
     if changes and write_back:
         write(notebook, path)
     return changes
+
+
+def sync_points_and_say(settings, check: bool) -> bool:
+    """`labkit sync-points [--check]`: the source notebook's points from POINTS, each change printed;
+    with `check`, only say whether they agree (True when they do)."""
+    path = settings.source_dir / settings.notebook_name
+    changes = sync_points_file(path, settings.points, write_back=not check)
+    for line in changes:
+        print(f"sync-points: {line}")
+    if check:
+        print("sync-points: notebook and course_config.py " + ("differ" if changes else "agree"))
+        return not changes
+    print(f"sync-points: {len(changes)} grade cell(s) updated in {path.name}")
+    return True

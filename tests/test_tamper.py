@@ -18,6 +18,7 @@ submissions, the gradebooks (except what the grader itself writes into the batch
 | planted_links     | links in place of the saved model, the notebook, a capture   | 10 (5), 5 (4)    |
 | outside_writer    | writes into /tmp, the grader's folders, the repository       | nothing          |
 | capture_forger    | rewrites the capture of activity 8 after the fact            | activity 8       |
+| huge_model        | hands in a few KB whose configuration asks for 500M weights  | hand-in 10 (5)   |
 
 ("hand-in 10": the saved model is gone with its link, so activity 10 keeps only its fit check.)
 The secret, network, fork-bomb and outside-writer attacks can only be stopped by the sandbox
@@ -381,14 +382,39 @@ handoff.capture("a08_accuracies_visible", tuple(forged), forged)
 """)]
 
 
+def huge_model(ctx) -> list[tuple[str, str]]:
+    """The hand-in cell's `regularized_model.save` replaced on the instance: it writes the trained
+    model with its configuration widened to about 500 million weights (the file stays a few MB).
+    The grader's processes must refuse it before building it; the other students see nothing."""
+    return [after("a12_report", """
+import json as _json
+import zipfile as _zipfile
+
+
+def _half_a_billion_weights(path, *args, **kwargs):
+    type(regularized_model).save(regularized_model, path)
+    with _zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["config.json"] = members["config.json"].replace(b'"units": 256', b'"units": 2000000')
+    with _zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+regularized_model.save = _half_a_billion_weights
+""")]
+
+
 ATTACKS = {"gradebook_writer": gradebook_writer, "patched_checks": patched_checks,
            "secret_reader": secret_reader, "network_caller": network_caller, "fork_bomb": fork_bomb,
            "lingering_process": lingering_process, "planted_links": planted_links,
-           "outside_writer": outside_writer, "capture_forger": capture_forger}
+           "outside_writer": outside_writer, "capture_forger": capture_forger, "huge_model": huge_model}
 # activity -> points lost, for the attacks that fake part of the work
 # planted_links: the hand-in (2 + 3: no saved model) and the hidden frozen-base check of activity 5 (4),
 # whose hand-over the grader refuses to take through a link
-LOSSES = {"patched_checks": {8: 6, 12: 8}, "planted_links": {10: 5, 5: 4}, "capture_forger": {8: 6}}
+# huge_model: the hand-in (2 + 3), refused by size before any process of the grader builds it
+LOSSES = {"patched_checks": {8: 6, 12: 8}, "planted_links": {10: 5, 5: 4}, "capture_forger": {8: 6},
+          "huge_model": {10: 5}}
 
 
 # ---- the test's side: a private course, decoys, a server, snapshots ---------------------------------
@@ -747,3 +773,10 @@ def test_nothing_outside_the_working_copies_changed(tampered):
     changed = sorted(p for p in before.keys() | after_grading.keys() if before.get(p) != after_grading.get(p))
     assert not changed
     assert not tampered["strays"]
+
+
+def test_a_model_too_large_to_build_is_refused_by_its_size(tampered):
+    result = needs(tampered, "huge_model")
+    said = " ".join([result.message, *result.notes, *(c.get("error", "") for c in result.cells)])
+    assert "MAX_MODEL_PARAMS" in said or "parameters" in said, said
+    assert result.verify.get("status") == "failed"

@@ -36,13 +36,14 @@ from builtins import (  # noqa: A004
 )
 from pathlib import Path
 
+from autograder.sandbox import CAPTURE_FOLDER as FOLDER
+from autograder.sandbox.layers import sublayers
 from autograder.sandbox.run_state import MAX_IMAGES
 from autograder.sandbox.run_state import one_pass as _one_pass
 
 _dumps = json.dumps
 _ModuleType = types.ModuleType
 
-FOLDER = ".labkit_capture"
 MAX_FILE_BYTES = 50 * 2**20  # a diagram or other file named by a value
 PLAIN = (type(None), bool, int, float, str)
 
@@ -199,20 +200,6 @@ def describe(value, folder: Path, name: str) -> dict:
     if matplotlib_figure is not None and isinstance(value, matplotlib_figure.Figure):
         return _figure(value, folder, name)
     return {"kind": "other", "type": type(value).__name__}
-
-
-def sublayers(layer) -> list:
-    """Every layer nested inside `layer`, depth first (not `layer` itself). Iterative, so that no
-    call goes through a module attribute the notebook could replace."""
-    def children(outer):
-        return list(getattr(outer, "layers", None) or getattr(outer, "_layers", None) or [])
-
-    found, pending = [], children(layer)[::-1]
-    while pending:
-        child = pending.pop()
-        found.append(child)
-        pending.extend(children(child)[::-1])
-    return found
 
 
 def _relations(names, namespace) -> dict:

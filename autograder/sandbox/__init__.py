@@ -21,6 +21,8 @@ machine allows, a cgroup memory limit. One module per job:
     watcher      the kernel's processes, found by the run's mark, watched for memory, killed together
     reach        run inside a sandboxed kernel: what it can reach (for `labkit sandbox-check`)
     capture      inside the kernel: write the values a grade cell reads into a capture folder
+    as_built     inside the kernel: those values by their real types, saved through Keras's own
+                 functions, never through methods the notebook's objects override
     layers       every layer nested in a model, for the checks and the hand-over
     run_state    inside the kernel: what the kit's work leaves as it found it (random state, ...)
 

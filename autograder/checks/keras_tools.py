@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 from autograder.checks.result import CheckFailed, describe
-from autograder.sandbox.capture import sublayers  # noqa: F401  (one definition for checks and hand-over)
+from autograder.sandbox.layers import sublayers  # noqa: F401  (one definition for checks and hand-over)
 
 CLASSIFICATION_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy",
                          "categorical_focal_crossentropy")

@@ -13,7 +13,7 @@ from autograder.course.plan import judged_outside
 from autograder.course.records import CellGrade, GradeResult
 from autograder.judging import judge as handoff_judge
 from autograder.judging import safe_copy
-from autograder.sandbox import capture as handoff_capture
+from autograder.sandbox import CAPTURE_FOLDER
 
 JUDGE_TARGET = "autograder.judging.judge:judge"
 MEMORY_WORDS = "MB of memory"   # in the failure of a judge stopped at GRADER_MEMORY_LIMIT_MB (sandbox.bounds)
@@ -38,7 +38,7 @@ def hand_over(working_copy: Path, settings, target: Path, released: Path | None 
     capture = target / "capture"
     notes = []
     try:
-        skipped = safe_copy.copy_tree(store or working_copy / handoff_capture.FOLDER, capture)
+        skipped = safe_copy.copy_tree(store or working_copy / CAPTURE_FOLDER, capture)
     except safe_copy.CopyLimit as limit:
         shutil.rmtree(capture, ignore_errors=True)   # nothing of it is judged
         capture.mkdir(parents=True)

@@ -40,7 +40,9 @@ from autograder.judging import hidden_split
 from autograder.judging.cell_outputs import error_output
 from autograder.preprocessors.sandboxed_execute import SandboxedExecute
 from autograder.preprocessors.scrub import scrub
+from autograder.sandbox import CAPTURE_FOLDER
 from autograder.sandbox.bounds import hard_limit_mb
+from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
 from autograder.sandbox.disk_watcher import DiskWatcher
 from autograder.sandbox.bounds import hard_limit_mb
 from autograder.sandbox.environment import (
@@ -118,16 +120,14 @@ class LimitedExecute(SandboxedExecute):
     def _store_capture(self, grade_id: str) -> None:
         """Move the cell's capture out of the kernel's reach (links inside move as links and are
         never followed: autograder.judging.safe_copy reads the store)."""
-        from autograder.sandbox.capture import FOLDER
-
         if not (self.capture_store and self._working_copy):
             return
-        written = os.path.join(self._working_copy, FOLDER, grade_id)
+        written = os.path.join(self._working_copy, CAPTURE_FOLDER, grade_id)
         target = os.path.join(self.capture_store, grade_id)
         os.makedirs(self.capture_store, exist_ok=True)
         shutil.rmtree(target, ignore_errors=True)
         # a link anywhere on the way would make this move a folder the grader, not the kernel, can reach
-        real = os.path.join(os.path.realpath(self._working_copy), FOLDER, grade_id)
+        real = os.path.join(os.path.realpath(self._working_copy), CAPTURE_FOLDER, grade_id)
         if os.path.isdir(written) and os.path.realpath(written) == real:
             try:
                 os.rename(written, target)
@@ -200,8 +200,11 @@ class LimitedExecute(SandboxedExecute):
         info_msg = self.wait_for_reply(self.kc.kernel_info())
         if info_msg:
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
-        if self.capture:  # before any student code: the hand-over binds what it uses now
-            self._silently('__import__("autograder.sandbox.capture")')
+        if self.capture:  # before any student code: the hand-over binds what it uses now (Keras included)
+            try:
+                self._silently('__import__("autograder.sandbox.capture")')
+            except CellTimeoutError:
+                pass  # interrupted: the first capture imports it, later and less guarded
         for index, cell in enumerate(self.nb.cells):
             if time.monotonic() >= self._deadline:
                 self._stop(index, TIMED_OUT)

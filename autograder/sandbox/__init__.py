@@ -24,6 +24,9 @@ limit, a disk limit on its folder and, where the machine allows, a cgroup memory
     disk_watcher what the kernel writes into its working folder, stopped past the disk limit
     reach        run inside a sandboxed kernel: what it can reach (for `labkit sandbox-check`)
     capture      inside the kernel: write the values a grade cell reads into a capture folder
+    as_built     inside the kernel: those values by their real types, saved through Keras's own
+                 functions, never through methods the notebook's objects override
+    layers       every layer nested in a model, for the checks and the hand-over
     run_state    inside the kernel: what the kit's work leaves as it found it (random state, ...)
 
 nbgrader's Execute preprocessor that starts this kernel is `autograder.preprocessors.sandboxed_execute`;
@@ -33,8 +36,10 @@ from __future__ import annotations
 
 KERNEL_NAME = "labkit-sandbox"        # the kernelspec grading kernels start with
 PROVISIONER_NAME = "labkit-sandbox"   # its provisioner, registered in pyproject.toml
+CAPTURE_FOLDER = ".labkit_capture"    # in the kernel's working folder: where `capture` writes
 
 from autograder.sandbox.kernelspec import ensure_kernelspec  # noqa: E402
 from autograder.sandbox.preflight import SandboxUnavailable, preflight  # noqa: E402
 
-__all__ = ["KERNEL_NAME", "PROVISIONER_NAME", "SandboxUnavailable", "ensure_kernelspec", "preflight"]
+__all__ = ["CAPTURE_FOLDER", "KERNEL_NAME", "PROVISIONER_NAME", "SandboxUnavailable", "ensure_kernelspec",
+           "preflight"]

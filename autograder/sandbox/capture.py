@@ -7,13 +7,14 @@ as such, and the judge fails the check that needed it with a message.
 
 The grader imports this module before the notebook's first cell, and it binds the builtins and
 modules it uses then, so that a notebook that later patches builtins, `json` or the kit's checks
-does not garble the hand-over of its honest work."""
+does not garble the hand-over of its honest work. It knows each value by its real type and saves
+models through Keras's own functions, never through a method the notebook's object could override
+(`as_built`): a model whose `save` was replaced is handed over as the notebook built it."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import sys
 import traceback
 import types
 from builtins import (  # noqa: A004
@@ -34,22 +35,26 @@ from builtins import (  # noqa: A004
     tuple,
     type,
 )
-from pathlib import Path
+from pathlib import Path, PurePath
 
+from autograder.sandbox import CAPTURE_FOLDER as FOLDER
+from autograder.sandbox import as_built
+from autograder.sandbox.as_built import np, tf
+from autograder.sandbox.layers import sublayers
 from autograder.sandbox.run_state import MAX_IMAGES
 from autograder.sandbox.run_state import one_pass as _one_pass
 
 _dumps = json.dumps
 _ModuleType = types.ModuleType
-
-FOLDER = ".labkit_capture"
+_is, _type_name = as_built.is_a, as_built.type_name
+_MODEL, _HISTORY, _DATASET, _FIGURE = as_built.MODEL, as_built.HISTORY, as_built.DATASET, as_built.FIGURE
 MAX_FILE_BYTES = 50 * 2**20  # a diagram or other file named by a value
 PLAIN = (type(None), bool, int, float, str)
 
 
 def plain(value, depth: int = 0):
     """JSON for values made only of exact builtin types (a float subclass is not a float); else None."""
-    if type(value) in PLAIN:
+    if as_built.among(type(value), PLAIN):
         if type(value) is float and value != value:
             return {"float": "nan"}
         if type(value) is float and value in (float("inf"), float("-inf")):
@@ -57,7 +62,7 @@ def plain(value, depth: int = 0):
         return {"value": value}
     if depth > 6:
         return None
-    if type(value) in (list, tuple):
+    if as_built.among(type(value), (list, tuple)):
         items = [plain(item, depth + 1) for item in value]
         return None if any(item is None for item in items) else {type(value).__name__: items}
     if type(value) is dict and all(type(key) is str for key in value):
@@ -67,8 +72,6 @@ def plain(value, depth: int = 0):
 
 
 def _array(value):
-    import numpy as np
-
     array = np.asarray(value)
     return array if array.dtype != object else None
 
@@ -90,9 +93,6 @@ def _dataset(value, folder: Path, name: str) -> dict:
 
 
 def _dataset_entry(value, folder: Path, name: str) -> dict:
-    import numpy as np
-    import tensorflow as tf
-
     spec = value.element_spec
     entry = {"kind": "dataset", "spec": repr(spec)}
     pair = (isinstance(spec, tuple) and len(spec) == 2 and all(isinstance(s, tf.TensorSpec) for s in spec))
@@ -116,49 +116,59 @@ def _dataset_entry(value, folder: Path, name: str) -> dict:
 
 
 def _figure(value, folder: Path, name: str) -> dict:
-    """Axes with their titles, images (as arrays) and lines (as x and y data)."""
-    import numpy as np
+    """Axes with their titles, images (as arrays) and lines (as x and y data), each read through
+    its class's own functions (never a method set on the instance); artists of classes the
+    notebook defined are left out."""
+    def call(artist, method, *args):
+        return getattr(type(artist), method)(artist, *args)
 
     arrays, axes = {}, []
-    for a, ax in enumerate(value.get_axes()):
-        entry = {"titles": {loc: ax.get_title(loc) for loc in ("center", "left", "right")},
+    for a, ax in enumerate(call(value, "get_axes")):
+        if not as_built.known(type(ax)):
+            continue
+        entry = {"titles": {loc: str(call(ax, "get_title", loc)) for loc in ("center", "left", "right")},
                  "images": [], "lines": []}
-        for i, image in enumerate(ax.get_images()):
-            array = _array(image.get_array())
+        for i, image in enumerate(call(ax, "get_images")):
+            array = _array(call(image, "get_array")) if as_built.known(type(image)) else None
             if array is not None:
                 key = f"a{a}_image{i}"
                 arrays[key] = array.astype("float32") if array.dtype.kind not in "biuf" else array
                 entry["images"].append(key)
-        for i, line in enumerate(ax.get_lines()):
+        for i, line in enumerate(call(ax, "get_lines")):
+            if not as_built.known(type(line)):
+                continue
             try:
-                x = np.asarray(line.get_xdata(), dtype=float)
-                y = np.asarray(line.get_ydata(), dtype=float)
+                x = np.asarray(call(line, "get_xdata"), dtype=float)
+                y = np.asarray(call(line, "get_ydata"), dtype=float)
             except (TypeError, ValueError):
                 continue
             arrays[f"a{a}_x{i}"], arrays[f"a{a}_y{i}"] = x, y
-            entry["lines"].append({"x": f"a{a}_x{i}", "y": f"a{a}_y{i}", "label": str(line.get_label())})
+            entry["lines"].append({"x": f"a{a}_x{i}", "y": f"a{a}_y{i}", "label": str(call(line, "get_label"))})
         axes.append(entry)
     np.savez(folder / f"{name}.npz", **arrays)
     return {"kind": "figure", "axes": axes, "file": f"{folder.name}/{name}.npz"}
 
 
 def _model(value, folder: Path, name: str) -> dict:
-    """The model as a Keras file, and the records of its latest fit (checks compare with them)."""
-    value.save(folder / f"{name}.keras")
+    """The model as a Keras file, and the records of its latest fit (checks compare with them).
+    Saved by Keras's own function, inside `as_built.hidden` (see capture)."""
+    as_built.save(value, folder / f"{name}.keras")
+    own = as_built.instance_dict(value)
     entry = {"kind": "model", "file": f"{folder.name}/{name}.keras",
-             "compiled": bool(getattr(value, "compiled", False)), "class": type(value).__name__}
-    keras = sys.modules.get("keras")
-    latest = getattr(value, "history", None)
-    if keras is not None and isinstance(latest, keras.callbacks.History):
-        entry["history"] = _history(latest)
+             "compiled": own.get("compiled") is True, "class": _type_name(value)}
+    latest = own.get("history")
+    if _is(latest, _HISTORY):
+        try:
+            entry["history"] = _history(latest)
+        except ValueError:
+            pass   # records that are not plain data: the model is handed over without them
     return entry
 
 
 def _history(value) -> dict:
-    records = value.history if isinstance(getattr(value, "history", None), dict) else {}
-    return {"kind": "history", "history": plain({k: [float(v) for v in vs] for k, vs in records.items()}),
-            "epoch": [int(e) for e in getattr(value, "epoch", [])], "params": plain(getattr(value, "params", {})
-                                                                                    or {}) or {"dict": {}}}
+    records, epochs, params = as_built.history_parts(value)
+    return {"kind": "history", "history": plain(records), "epoch": epochs,
+            "params": plain(params) or {"dict": {}}}
 
 
 def _file_named(value, folder: Path, name: str) -> dict | None:
@@ -176,52 +186,35 @@ def _file_named(value, folder: Path, name: str) -> dict | None:
 
 
 def describe(value, folder: Path, name: str) -> dict:
-    """The entry for one value; files it needs are written into `folder`."""
-    if isinstance(value, _ModuleType):
-        return {"kind": "module", "name": value.__name__, "version": str(getattr(value, "__version__", ""))}
+    """The entry for one value; files it needs are written into `folder`. Kinds go by the value's
+    real type (`isinstance` would ask the object's own `__class__`)."""
+    if _is(value, _ModuleType):
+        name_and_version = [as_built.instance_dict(value).get(key) for key in ("__name__", "__version__")]
+        name, version = [text if type(text) is str else "" for text in name_and_version]
+        return {"kind": "module", "name": name, "version": version}
     data = plain(value)
     if data is not None:
         entry = {"kind": "plain", "data": data}
         if type(value) is str and len(value) < 4096:
             entry.update(_file_named(value, folder, name) or {})
         return entry
-    if isinstance(value, os.PathLike):
+    if _is(value, PurePath):
         return {"kind": "path", "path": os.fspath(value), **(_file_named(value, folder, name) or {})}
-    keras = sys.modules.get("keras")
-    tf = sys.modules.get("tensorflow")
-    matplotlib_figure = sys.modules.get("matplotlib.figure")
-    if keras is not None and isinstance(value, keras.Model):
+    if _is(value, _MODEL):
         return _model(value, folder, name)
-    if keras is not None and isinstance(value, keras.callbacks.History):
+    if _is(value, _HISTORY):
         return _history(value)
-    if tf is not None and isinstance(value, tf.data.Dataset):
+    if _is(value, _DATASET):
         return _dataset(value, folder, name)
-    if matplotlib_figure is not None and isinstance(value, matplotlib_figure.Figure):
+    if _is(value, _FIGURE):
         return _figure(value, folder, name)
-    return {"kind": "other", "type": type(value).__name__}
-
-
-def sublayers(layer) -> list:
-    """Every layer nested inside `layer`, depth first (not `layer` itself). Iterative, so that no
-    call goes through a module attribute the notebook could replace."""
-    def children(outer):
-        return list(getattr(outer, "layers", None) or getattr(outer, "_layers", None) or [])
-
-    found, pending = [], children(layer)[::-1]
-    while pending:
-        child = pending.pop()
-        found.append(child)
-        pending.extend(children(child)[::-1])
-    return found
+    return {"kind": "other", "type": _type_name(value)}
 
 
 def _relations(names, namespace) -> dict:
     """Which captured model holds which other captured model (its index among the sublayers), and
     which captured History belongs to which captured model: identities the checks test."""
-    keras = sys.modules.get("keras")
-    if keras is None:
-        return {}
-    models = {n: namespace[n] for n in names if isinstance(namespace.get(n), keras.Model)}
+    models = {n: namespace[n] for n in names if _is(namespace.get(n), _MODEL)}
     inside, owners = {}, {}
     for outer, model in models.items():
         layers = sublayers(model)
@@ -231,33 +224,56 @@ def _relations(names, namespace) -> dict:
                 inside.setdefault(inner, [outer, index])
     for name in names:
         value = namespace.get(name)
-        if isinstance(value, keras.callbacks.History):
+        if _is(value, _HISTORY):
             for outer, model in models.items():
-                if value.model is model:
-                    owners[name] = {"model": outer, "latest": getattr(model, "history", None) is value}
+                if as_built.instance_dict(value).get("_model") is model:
+                    owners[name] = {"model": outer, "latest": as_built.instance_dict(model).get("history") is value}
     return {"inside": inside, "history_of": owners}
+
+
+def _examined(names, namespace) -> tuple[dict, list]:
+    """(name -> why it is not handed over, instance dicts to guard while the values are written):
+    what saving a model or History reaches must be made of classes that existed before the notebook
+    ran; a dataset's pipeline is guarded too."""
+    refused, guarded = {}, []
+    for name in names:
+        value = namespace.get(name)
+        if as_built.claims(value, _MODEL) or as_built.claims(value, _HISTORY):
+            dicts, strange = as_built.reach([value])
+            if strange:
+                refused[name] = "ValueError: it holds " + ", ".join(sorted(set(strange))[:3])
+            guarded.extend(dicts)
+        elif _is(value, _DATASET):
+            guarded.extend(as_built.reach([value], as_built.DATASET_ROOMS, strict=False)[0])
+    return refused, guarded
 
 
 def capture(grade_id: str, names, namespace: dict, root: str = FOLDER) -> None:
     """Write `names` from `namespace` into root/grade_id/ (values.json last, so it marks completion).
-    Every "file" in an entry is relative to `root`."""
+    Every "file" in an entry is relative to `root`. While they are written, no instance of what they
+    reach has a method of its own (`as_built.hidden`); the instances are as they were afterwards."""
     folder = Path(root) / grade_id
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     values = {}
-    for name in names:
-        if name not in namespace:
-            values[name] = {"kind": "missing"}
-            continue
+    refused, guarded = _examined([n for n in names if n in namespace], namespace)
+    with as_built.hidden(guarded):
+        for name in names:
+            if name not in namespace:
+                values[name] = {"kind": "missing"}
+                continue
+            if name in refused:
+                values[name] = {"kind": "unreadable", "type": _type_name(namespace[name]), "error": refused[name]}
+                continue
+            try:
+                values[name] = describe(namespace[name], folder, name)
+            except Exception as error:  # recorded; the judge says what could not be handed over
+                values[name] = {"kind": "unreadable", "type": _type_name(namespace[name]),
+                                "error": f"{_type_name(error)}: {str(error)[:300]}",
+                                "trace": traceback.format_exc(limit=3)[-1000:]}
         try:
-            values[name] = describe(namespace[name], folder, name)
-        except Exception as error:  # recorded; the judge says what could not be handed over
-            values[name] = {"kind": "unreadable", "type": type(namespace[name]).__name__,
-                            "error": f"{type(error).__name__}: {str(error)[:300]}",
-                            "trace": traceback.format_exc(limit=3)[-1000:]}
-    try:
-        relations = _relations(names, namespace)
-    except Exception:
-        relations = {}
+            relations = _relations(names, namespace)
+        except Exception:
+            relations = {}
     (folder / "values.json").write_text(_dumps({"grade_id": grade_id, "values": values,
                                                 "relations": relations}))

@@ -42,12 +42,8 @@ from autograder.preprocessors.sandboxed_execute import SandboxedExecute
 from autograder.preprocessors.scrub import scrub
 from autograder.sandbox import CAPTURE_FOLDER
 from autograder.sandbox.bounds import hard_limit_mb
-from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
 from autograder.sandbox.disk_watcher import DiskWatcher
-from autograder.sandbox.bounds import hard_limit_mb
-from autograder.sandbox.environment import (
-    RUN_MARK,  # every process of a grading kernel inherits it
-)
+from autograder.sandbox.environment import RUN_MARK  # every process of a grading kernel inherits it
 from autograder.sandbox.watcher import MemoryWatcher, stop_marked
 
 UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT

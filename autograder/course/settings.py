@@ -47,6 +47,7 @@ class Settings:
     clusters: dict = field(default_factory=dict, hash=False)   # CLUSTERS: kind -> its settings
     deadline: Deadline | None = field(default=None, hash=False)   # DUE_DATE and the late policy; None: none
     roster: Path | None = None    # ROSTER: the roster exported from the LMS, if given
+    lti: dict | None = field(default=None, hash=False)   # LTI: the LMS registration for `labkit passback`
 
     # Derived places, so that no module builds them by hand.
     @property

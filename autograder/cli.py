@@ -6,12 +6,12 @@ rooms only when they run, so `labkit -h` stays quick.
 Exit status, the same for every subcommand:
   0    OK           done, and every check it ran passed
   1    FELL_SHORT   the request was sound but the work fell short: a check said no (check, compare,
-                    sync-points --check, sandbox-check), or the work could not be done with what is
-                    here: data not fetched or unreadable (FetchError, FolderError), no sandbox
-                    (SandboxUnavailable), course files that nbgrader or the bundle cannot use or that
-                    are not prepared yet (ReleaseError, TemplateError, BundleError, ClassroomError),
-                    no graded comments for `comments` to list, an export without grades.csv or a
-                    roster it can use (ExportError), or a graded student the roster does not have
+                    sync-points --check, sandbox-check); or it could not be done with what is here:
+                    data, sandbox, course files, grades.csv, a roster or LMS user ids missing or unusable
+                    (FetchError, FolderError, SandboxUnavailable, ReleaseError, TemplateError,
+                    BundleError, ClassroomError, ExportError and its PassbackError), no graded comments
+                    for `comments`, a graded student the roster does not have (export), or a score the
+                    LMS did not take (passback)
   2    BAD_REQUEST  the request is wrong and nothing was done: the command line (argparse's own
                     status), course_config.py (ConfigError), grade's SUBMISSIONS (InputError) and
                     --cluster (ClusterError)
@@ -94,16 +94,9 @@ def _fetch(args) -> bool:
 
 
 def _compare(args) -> bool:
-    from autograder.authoring.compare import compare
-    from autograder.authoring.prepare import prepare
+    from autograder.authoring.compare import run
 
-    settings = config.load(args.config)
-    prepare(settings)
-    result = compare(settings)
-    print(f"compare: on {result['hidden_images']} hidden images, after {result['epochs']} epochs on "
-          f"{result['train_images']} training images: transfer {result['transfer']:.3f}, "
-          f"from scratch {result['scratch']:.3f}")
-    return result["transfer"] > result["scratch"]
+    return run(config.load(args.config))
 
 
 def _sync_points(args) -> bool:
@@ -188,10 +181,11 @@ def _classroom(args) -> bool:
     return True
 
 
-def _export(args) -> bool:
-    from autograder.integrations.lms.export import run
+def _lms(args) -> bool:
+    """`export` and `passback`: run(settings, args) of their module in integrations/lms/."""
+    from importlib import import_module
 
-    return run(config.load(args.config), args.to, args.roster, args.grades, args.out, everyone=args.all)
+    return import_module(f"autograder.integrations.lms.{args.command}").run(config.load(args.config), args)
 
 
 def _sandbox_check(args) -> bool:
@@ -247,14 +241,20 @@ COMMANDS = (
             (arg("--out", default=None, help="output folder (default: classroom/ in the course)"),
              arg("--kit", default=None, help="pip requirement that installs this kit on the runner"))),
     Command("export", "grades.csv (after late penalties) as the file Canvas or Moodle imports, matched to the "
-            "LMS's roster (exit 1 if a graded student has no roster row)", _export,
+            "LMS's roster (exit 1 if a graded student has no roster row)", _lms,
             (arg("--to", choices=("canvas", "moodle", "csv"), required=True, help="the LMS's import format"),
-             arg("--roster", default=None, help="the roster CSV exported from the LMS (default: ROSTER in "
-                 "course_config.py)"),
+             arg("--roster", default=None, help="the roster CSV exported from the LMS (default: ROSTER)"),
              arg("--grades", default=None, help="grades.csv to export (default: grading/<assignment>/grades.csv)"),
              arg("--out", default=None, help="the file to write (default: <assignment>_<to>.csv beside grades.csv)"),
-             arg("--all", action="store_true", help="also students whose grade is not final (grading error, not "
+             arg("--all", action="store_true", help="also grades that are not final (grading error, not "
                  "sandboxed, waiting for a hand grade)"))),
+    Command("passback", "send each score (after late penalties), a comment and the feedback link to the LMS over "
+            "LTI 1.3 (exit 1 if a student could not be sent)", _lms,
+            (arg("--users", default=None, help="CSV student,lms_user_id (default: LTI['users'], written by the hub)"),
+             arg("--grades", default=None, help="grades.csv to send (default: grading/<assignment>/grades.csv)"),
+             arg("--dry-run", action="store_true", help="show what would be sent; send nothing"),
+             arg("--all", action="store_true", help="also students whose grade is not final"),
+             arg("--jwk", action="store_true", help="print the tool's public key set for the LMS, and stop"))),
     Command("sandbox-check", "start one sandboxed grading kernel and show what it can and cannot reach (exit 1 "
             "if something must not be reachable)", _sandbox_check,
             (arg("--bwrap", default="bwrap", help="the bubblewrap executable (default: bwrap)"),)),

@@ -51,3 +51,15 @@ def compare(settings) -> dict:
         model.fit(train, epochs=settings.epochs["fit"], verbose=0)
         results[name] = round(float(model.evaluate(hidden, verbose=0)[1]), 4)
     return results
+
+
+def run(settings) -> bool:
+    """`labkit compare`: prepare if needed, compare, print both accuracies; True when transfer wins."""
+    from autograder.authoring.prepare import prepare
+
+    prepare(settings)
+    result = compare(settings)
+    print(f"compare: on {result['hidden_images']} hidden images, after {result['epochs']} epochs on "
+          f"{result['train_images']} training images: transfer {result['transfer']:.3f}, "
+          f"from scratch {result['scratch']:.3f}")
+    return result["transfer"] > result["scratch"]

@@ -334,3 +334,37 @@ def test_a_key_that_is_not_an_rsa_private_key_is_named(course):
     (course.folder / "public.pem").write_text(rsa_key()[1])
     with pytest.raises(config.ConfigError, match=r"LTI\['private_key'\] must be an unencrypted PEM file"):
         config.from_values({**BASE, "LTI": {**course.lti, "private_key": str(course.folder / "public.pem")}}, SHIPPED)
+
+
+def test_the_hub_settings_in_docs_give_the_lti_login_and_record_each_launch(tmp_path):
+    from ltiauthenticator.lti13.auth import LTI13Authenticator
+    from traitlets.config import Config
+    from traitlets.utils.importstring import import_item
+
+    text = (config.REPO_ROOT / "docs" / "lms.md").read_text()
+    block = re.search(r"### The hub side.*?```python\n(.*?)```", text, re.S).group(1)
+    hub_config = Config()
+    mapping = tmp_path / "lti_users.csv"
+    exec(block.replace("/srv/nbgrader/lti_users.csv", str(mapping)), {"get_config": lambda: hub_config})
+    assert import_item(hub_config.JupyterHub.authenticator_class) is LTI13Authenticator
+    hub = LTI13Authenticator(config=hub_config, allow_all=True)
+    assert hub.issuer == "https://canvas.instructure.com" and hub.client_id == {"10000000000042"}
+    assert hub.jwks_endpoint == "https://sso.canvaslms.com/api/lti/security/jwks"
+    claims = {"sub": "535fa085", "iss": hub.issuer, "aud": "10000000000042", "email": "anna@uni.example",
+              "https://purl.imsglobal.org/spec/lti/claim/custom": {"username": "Anna"}}
+    assert asyncio.run(hub.get_authenticated_user(None, claims))["name"] == "anna"
+    assert users.read(mapping, hub.issuer) == {"anna": "535fa085"}
+
+
+def test_the_lti_settings_shown_in_docs_and_course_config_are_valid(tmp_path, tool_key):
+    (tmp_path / "lti_private.pem").write_text(tool_key[0])
+    docs = (config.REPO_ROOT / "docs" / "lms.md").read_text()
+    examples = re.findall(r"```python\n(LTI = \{.*?\})\n```", docs, re.S)
+    shipped = re.search(r"^# LTI = \{.*?^# \}", SHIPPED.read_text(), re.S | re.M).group(0)
+    examples.append("\n".join(line[2:] for line in shipped.splitlines()))
+    assert len(examples) == 3
+    for example in examples:
+        values: dict = {}
+        exec(example, values)
+        checked = config.from_values({**BASE, "LTI": values["LTI"]}, tmp_path / "course_config.py").lti
+        assert checked["private_key"] == tmp_path / "lti_private.pem" and "lineitem" in checked

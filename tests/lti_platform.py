@@ -156,6 +156,7 @@ class LoopbackPlatform:
         self.requests: list[tuple[str, str]] = []
         self.server = None
         self.port = 0
+        self.down = False
 
     def trust_tool(self, *public_pems: str) -> None:
         """The tool keys the platform accepts (what an instructor pastes into the LMS)."""
@@ -214,6 +215,7 @@ class LoopbackPlatform:
 
             do_POST = do_PUT = do_DELETE = do_GET
 
+        self.down = False
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -240,13 +242,16 @@ class LoopbackPlatform:
         path = urlsplit(handler.path).path.rstrip("/")
         parts = path.strip("/").split("/")
         kind = "token" if path == "/token" else (parts[-1] if parts[0] == "lineitems" and len(parts) == 3 else "other")
+        if self.down:
+            return                                        # going down: nothing more is answered
         self.requests.append((handler.command, path))
         fault = self._fault_for(kind)
         if fault and fault.get("hang"):
             time.sleep(fault["hang"])
             return                                        # no answer: the connection just closes
         if fault and fault.get("down"):
-            threading.Thread(target=self.stop).start()    # the platform goes away, this request unanswered
+            self.down = True                              # the platform goes away, this request unanswered
+            threading.Thread(target=self.stop).start()
             return
         if fault and fault.get("status"):
             headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}

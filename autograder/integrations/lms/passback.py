@@ -122,7 +122,10 @@ def stop_message(error: Exception) -> str:
                 f"LTI['auth_token_url'] (and 'auth_audience'), that the LMS holds the tool's public key "
                 f"(`labkit passback --jwk` prints it) and that this machine's clock is right")
     if isinstance(error, (requests.ConnectionError, requests.Timeout)):
-        return f"the LMS did not answer ({type(error).__name__}: {str(error)[:160]}), also when tried again"
+        why = ("timed out" if isinstance(error, requests.Timeout) else
+               "connection refused" if "refused" in str(error).lower() else "connection lost")
+        url = getattr(error.request, "url", "") or ""
+        return f"the LMS did not answer{' at ' + url if url else ''} ({why}), also when tried again"
     if isinstance(error, LtiServiceException) and error.response.status_code in TRANSIENT:
         return f"the LMS kept refusing for now ({answer(error)}), also when tried again"
     if isinstance(error, LtiServiceException) and error.response.status_code in (401, 403):

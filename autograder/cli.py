@@ -1,17 +1,13 @@
 """`labkit`: the kit's one console script.
 
 Every subcommand is one row of COMMANDS (name, help, arguments, handler); the handlers import their
-rooms only when they run, so `labkit -h` stays quick.
-
-Exit status, the same for every subcommand:
+rooms only when they run, so `labkit -h` stays quick. Exit status, the same for every subcommand:
   0    OK           done, and every check it ran passed
-  1    FELL_SHORT   the request was sound but the work fell short: a check said no (check, compare,
-                    sync-points --check, sandbox-check), or the work could not be done with what is
-                    here: data not fetched or unreadable (FetchError, FolderError), no sandbox
-                    (SandboxUnavailable), course files that nbgrader or the bundle cannot use or that
-                    are not prepared yet (ReleaseError, TemplateError, BundleError, ClassroomError),
-                    no graded comments for `comments` to list, an export without grades.csv or a
-                    roster it can use (ExportError), or a graded student the roster does not have
+  1    FELL_SHORT   the work fell short: a check said no (check, compare, sync-points --check,
+                    sandbox-check); data, sandbox, course files, grades.csv, a roster or LMS user ids
+                    missing or unusable (FetchError, FolderError, SandboxUnavailable, ReleaseError,
+                    TemplateError, BundleError, ClassroomError, ExportError and its PassbackError); no
+                    graded comments for `comments`; a graded student not in the roster; a score refused
   2    BAD_REQUEST  the request is wrong and nothing was done: the command line (argparse's own
                     status), course_config.py (ConfigError), check's NOTEBOOK (NotebookMissing),
                     grade's SUBMISSIONS (InputError) and --cluster (ClusterError)
@@ -96,9 +92,9 @@ def _fetch(args) -> bool:
 
 
 def _compare(args) -> bool:
-    from autograder.authoring.compare import compare_and_say
+    from autograder.authoring.compare import run
 
-    return compare_and_say(config.load(args.config))
+    return run(config.load(args.config))
 
 
 def _sync_points(args) -> bool:
@@ -176,15 +172,16 @@ def _classroom(args) -> bool:
     from autograder.integrations.classroom import write
 
     settings = config.load(args.config)
-    kit = {} if args.kit is None else {"kit": args.kit}     # None: the kit's own default requirement
-    write(settings, Path(args.out) if args.out else settings.root / "classroom", **kit)
+    write(settings, Path(args.out) if args.out else settings.root / "classroom",
+          **({} if args.kit is None else {"kit": args.kit}))   # None: the kit's own default requirement
     return True
 
 
-def _export(args) -> bool:
-    from autograder.integrations.lms.export import run
+def _lms(args) -> bool:
+    """`export` and `passback`: run(settings, args) of their module in integrations/lms/."""
+    from importlib import import_module
 
-    return run(config.load(args.config), args.to, args.roster, args.grades, args.out, everyone=args.all)
+    return import_module(f"autograder.integrations.lms.{args.command}").run(config.load(args.config), args)
 
 
 def _sandbox_check(args) -> bool:
@@ -245,14 +242,20 @@ COMMANDS = (
             (arg("--out", default=None, help="output folder (default: classroom/ in the course)"),
              arg("--kit", default=None, help="pip requirement that installs this kit on the runner"))),
     Command("export", "grades.csv (after late penalties) as the file Canvas or Moodle imports, matched to the "
-            "LMS's roster (exit 1 if a graded student has no roster row)", _export,
+            "LMS's roster (exit 1 if a graded student has no roster row)", _lms,
             (arg("--to", choices=("canvas", "moodle", "csv"), required=True, help="the LMS's import format"),
-             arg("--roster", default=None, help="the roster CSV exported from the LMS (default: ROSTER in "
-                 "course_config.py)"),
+             arg("--roster", default=None, help="the roster CSV exported from the LMS (default: ROSTER)"),
              arg("--grades", default=None, help="grades.csv to export (default: grading/<assignment>/grades.csv)"),
              arg("--out", default=None, help="the file to write (default: <assignment>_<to>.csv beside grades.csv)"),
-             arg("--all", action="store_true", help="also students whose grade is not final (grading error, not "
+             arg("--all", action="store_true", help="also grades that are not final (grading error, not "
                  "sandboxed, waiting for a hand grade)"))),
+    Command("passback", "send each score (after late penalties), a comment and the feedback link to the LMS over "
+            "LTI 1.3 (exit 1 if a student could not be sent)", _lms,
+            (arg("--users", default=None, help="CSV student,lms_user_id (default: LTI['users'], written by the hub)"),
+             arg("--grades", default=None, help="grades.csv to send (default: grading/<assignment>/grades.csv)"),
+             arg("--dry-run", action="store_true", help="show what would be sent; send nothing"),
+             arg("--all", action="store_true", help="also students whose grade is not final"),
+             arg("--jwk", action="store_true", help="print the tool's public key set for the LMS, and stop"))),
     Command("sandbox-check", "start one sandboxed grading kernel and show what it can and cannot reach (exit 1 "
             "if something must not be reachable)", _sandbox_check,
             (arg("--bwrap", default="bwrap", help="the bubblewrap executable (default: bwrap)"),)),

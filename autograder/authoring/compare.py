@@ -53,8 +53,8 @@ def compare(settings) -> dict:
     return results
 
 
-def compare_and_say(settings) -> bool:
-    """`labkit compare`: prepare if needed, compare, print the figures; True when transfer wins."""
+def run(settings) -> bool:
+    """`labkit compare`: prepare if needed, compare, print both accuracies; True when transfer wins."""
     from autograder.authoring.prepare import prepare
 
     prepare(settings)

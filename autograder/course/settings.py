@@ -53,6 +53,7 @@ class Settings:
     roster: Path | None = None    # ROSTER: the roster exported from the LMS, if given
     grader_memory_limit_mb: int = DEFAULT_GRADER_MEMORY_LIMIT_MB   # each grader process reading a student's files
     max_model_params: int = DEFAULT_MAX_MODEL_PARAMS   # the largest model (in parameters) the grader builds
+    lti: dict | None = field(default=None, hash=False)   # LTI: the LMS registration for `labkit passback`
 
     # Derived places, so that no module builds them by hand.
     @property

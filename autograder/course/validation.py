@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from autograder.course import deadline_settings
+from autograder.course import deadline_settings, lti_settings
 from autograder.course.settings import (
     DEFAULT_GRADER_MEMORY_LIMIT_MB,
     DEFAULT_MAX_MODEL_PARAMS,
@@ -232,4 +232,5 @@ def from_values(values: dict, path: Path) -> Settings:
         clusters=_clusters(values),
         deadline=deadline,
         roster=roster,
+        lti=lti_settings.lti(values, path, _fail),
     )

@@ -122,18 +122,20 @@ def export(settings, to: str, out: Path, grades: Path, roster_path: Path | None,
         _write(out, [key, column, "Feedback"], lines)
     else:
         login = {s: sorted(roster.keys[i])[0] for i, s in matched.items()}
-        lines = [{"student": s, "login": login.get(s, ""), "points": grade[s], "max_points": f"{settings.total_points:g}",
-                  "percent": rows[s]["percent"], "letter": rows[s]["letter"]} for s in sorted(grade)]
+        lines = [{"student": s, "login": login.get(s, ""), "points": grade[s],
+                  "max_points": f"{settings.total_points:g}", "percent": rows[s]["percent"],
+                  "letter": rows[s]["letter"]} for s in sorted(grade)]
         _write(out, ["student", "login", "points", "max_points", "percent", "letter"], lines)
     return report
 
 
-def run(settings, to: str, roster: str | None, grades: str | None, out: str | None, everyone: bool) -> bool:
-    """`labkit export`: the file, and what went in; False when a graded student has no roster row."""
-    grades_csv = Path(grades) if grades else settings.grading_dir / "grades.csv"
-    target = Path(out) if out else grades_csv.parent / f"{settings.assignment}_{to}.csv"
-    report = export(settings, to, target, grades_csv, Path(roster) if roster else settings.roster,
-                    grades_csv.parent / "gradebook.db", everyone=everyone)
+def run(settings, args) -> bool:
+    """`labkit export` (args: to, roster, grades, out, all): the file, and what went in; False when a graded
+    student has no roster row."""
+    grades_csv = Path(args.grades) if args.grades else settings.grading_dir / "grades.csv"
+    target = Path(args.out) if args.out else grades_csv.parent / f"{settings.assignment}_{args.to}.csv"
+    report = export(settings, args.to, target, grades_csv, Path(args.roster) if args.roster else settings.roster,
+                    grades_csv.parent / "gradebook.db", everyone=args.all)
     show(report)
     return not report.no_roster_row
 
@@ -150,7 +152,8 @@ def show(report: ExportReport) -> None:
         console.print(f"[red]graded, but not in the roster ({len(report.no_roster_row)}):[/] "
                       + ", ".join(report.no_roster_row) + " - add them to the LMS course, or fix their id")
     if report.no_submission:
-        console.print(f"in the roster without a grade ({len(report.no_submission)}): " + ", ".join(report.no_submission))
+        console.print(f"in the roster without a grade ({len(report.no_submission)}): "
+                      + ", ".join(report.no_submission))
 
 
 def feedback_text(row: dict) -> str:

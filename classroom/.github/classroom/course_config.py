@@ -76,6 +76,21 @@ ZERO_AFTER = None                     # later than this, no points (moves with a
 EXTENSIONS = {}                       # student id -> new due date ("2026-12-12 23:59 Europe/Rome") or extra hours
 ROSTER = None                         # the roster CSV exported from the LMS (for `labkit export`), or None
 
+# --- grades into the LMS over LTI 1.3: `labkit passback` (docs/lms.md) ------
+# The tool's registration as the LMS shows it (Canvas: Developer Keys; Moodle: External tool), or None.
+LTI = None
+# LTI = {
+#     "issuer": "https://canvas.instructure.com",
+#     "client_id": "10000000000042",
+#     "deployment_id": "42:8865aa05b4b79b64a91a86042e43af5ea8ae79eb",
+#     "auth_token_url": "https://canvas.example.edu/login/oauth2/token",
+#     "key_set_url": "https://canvas.example.edu/api/lti/security/jwks",
+#     "private_key": "lti_private.pem",          # the tool's RSA key; `labkit passback --jwk` prints its public half
+#     "lineitem": "https://canvas.example.edu/api/lti/courses/7/line_items/31",   # or "lineitems": ... to find/create
+#     "users": "/srv/nbgrader/lti_users.csv",    # student id -> LMS user id, written by the hub at each launch
+#     "feedback_url": "https://hub.example.edu/hub/user-redirect/tree/{course}/{assignment}/feedback",
+# }
+
 # --- grading limits --------------------------------------------------------
 CELL_TIMEOUT = 120                    # seconds per notebook cell
 NOTEBOOK_TIMEOUT = 900                # seconds per whole notebook

@@ -75,7 +75,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
                 f"expected a notebook nbgrader can grade, found one it rejects ({reason}); "
                 "start from the released notebook and copy your answers into it"))
         result.status, result.message = report.status, report.message
-        kernel_notes(report, result)
+        kernel_notes(report, result, settings)
         page = judge_and_verify(task, settings, submission, result, api.coursedir.db_url, plan, autograded,
                                 store, verifier, judge_call, facts_call)
     finally:
@@ -84,7 +84,7 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     return page
 
 
-def kernel_notes(report: ExecutionReport, result: GradeResult) -> None:
+def kernel_notes(report: ExecutionReport, result: GradeResult, settings) -> None:
     """What the ended kernel left behind, for the student."""
     if report.stray_processes:
         result.notes.append(

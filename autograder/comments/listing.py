@@ -16,7 +16,7 @@ def results_in(out: Path) -> list:
     from autograder.course.records import GradeResult
 
     found = []
-    for path in sorted((out / "state").glob("*.json")):
+    for path in sorted((Path(out) / "state").glob("*.json")):
         try:
             found.append(GradeResult.from_dict(json.loads(path.read_text())))
         except (OSError, ValueError, TypeError):

@@ -13,12 +13,11 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
 
 from autograder.grading import warm, worker
 from autograder.grading.task import Task
 from autograder.judging import model_verdict
-from autograder.sandbox.watcher import kill_all
+from autograder.sandbox.watcher import kill_tree
 
 STARTUP_MARGIN_S = 120   # worker start, nbgrader's sanitizing and feedback, on top of the notebook limit
 _starting = threading.Lock()
@@ -98,30 +97,3 @@ def children_allowed():
     finally:
         if daemon is not None:
             config["daemon"] = daemon
-
-
-def kill_tree(pid: int) -> None:
-    """Kill a worker and everything it started (its kernel runs in a session of its own).
-
-    The tree is frozen (SIGSTOP) as it is listed, until a listing finds nothing new, so that a
-    process forked while the list was taken (a kernel or judge being started) is not missed."""
-    try:
-        root = psutil.Process(pid)
-    except psutil.Error:
-        return
-    frozen: dict[int, psutil.Process] = {}
-    for _ in range(10):
-        try:
-            found = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            break
-        new = [process for process in found if process.pid not in frozen]
-        if not new:
-            break
-        for process in new:
-            try:
-                process.suspend()
-            except psutil.Error:
-                pass
-            frozen[process.pid] = process
-    kill_all(list(frozen.values()))

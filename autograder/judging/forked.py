@@ -73,7 +73,7 @@ class ForkedCall:
         except OSError:
             pass
         if self._process.is_alive():
-            from autograder.sandbox.bounds import kill_tree
+            from autograder.sandbox.watcher import kill_tree
 
             kill_tree(self._process.pid)   # with whatever it started
             self._process.join(5)

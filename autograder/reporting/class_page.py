@@ -5,13 +5,13 @@ class_report/<assignment>.html, with its pictures beside it. No server: open it 
 `labkit report` writes it again from the state files a grading run left (results_in)."""
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
+from autograder.comments.listing import results_in  # noqa: F401  (labkit report reads the state files)
 from autograder.course.files import write_text_atomic
 from autograder.course.records import GradeResult
 from autograder.reporting import class_attention, class_insight, class_models, class_plots, class_template
@@ -22,17 +22,6 @@ TOP_GROUPS = 5
 
 def page_path(out: Path, settings) -> Path:
     return Path(out) / FOLDER / f"{settings.assignment}.html"
-
-
-def results_in(out: Path) -> list[GradeResult]:
-    """Every student's result from the state files of a grading run in `out`."""
-    found = []
-    for path in sorted((Path(out) / "state").glob("*.json")):
-        try:
-            found.append(GradeResult.from_dict(json.loads(path.read_text())))
-        except (OSError, ValueError, TypeError):
-            continue
-    return found
 
 
 def feedback_links(results: list[GradeResult], settings, out: Path):

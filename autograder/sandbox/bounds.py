@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import subprocess
 
-import psutil
 
 from autograder.sandbox import cgroups
-from autograder.sandbox.watcher import MemoryWatcher, kill_all
+from autograder.sandbox.watcher import MemoryWatcher, kill_tree
 
 
 class OverLimit(RuntimeError):
@@ -27,16 +26,6 @@ def hard_limit_mb(limit_mb: int) -> int:
 def over_limit(limit_mb: int) -> str:
     """What the result says of a process stopped at the limit."""
     return f"used more than {limit_mb} MB of memory and was stopped"
-
-
-def kill_tree(pid: int) -> None:
-    """Kill a process and every process it started (children first); gone ones are skipped."""
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return
-    kill_all(processes[::-1], wait=2)
 
 
 class Bound:

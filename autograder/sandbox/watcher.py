@@ -36,6 +36,34 @@ def kill_all(processes: list[psutil.Process], wait: float = 5) -> None:
         psutil.wait_procs(processes, timeout=wait)
 
 
+def kill_tree(pid: int) -> None:
+    """Kill a process and everything it started, wherever it went in the tree (a grading worker's
+    kernel runs in a session of its own).
+
+    The tree is frozen (SIGSTOP) as it is listed, until a listing finds nothing new, so that a
+    process forked while the list was taken (a kernel or judge being started) is not missed."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    frozen: dict[int, psutil.Process] = {}
+    for _ in range(10):
+        try:
+            found = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            break
+        new = [process for process in found if process.pid not in frozen]
+        if not new:
+            break
+        for process in new:
+            try:
+                process.suspend()
+            except psutil.Error:
+                pass
+            frozen[process.pid] = process
+    kill_all(list(frozen.values()))
+
+
 def stop_marked(mark: str) -> int:
     """Kill what is left of a run (the kernel is already shut down); how many were found."""
     left = marked_processes(mark)

@@ -23,7 +23,6 @@ class RosterError(ValueError):
 class Roster:
     columns: list[str]
     rows: list[dict]
-    points_row: dict | None = None          # Canvas's "Points Possible" row, kept as it was
     keys: list[set] = field(default_factory=list)   # per row: its identifiers, lower-cased
 
     def match(self, students: list[str]) -> tuple[dict[int, str], list[str], list[int]]:
@@ -56,9 +55,8 @@ def read(path: Path) -> Roster:
     if not wanted:
         raise RosterError(f"the roster {path} must have a login or e-mail column (one of "
                           f"{', '.join(IDENTIFIERS)}), found the columns {columns}")
-    points_row = None
-    if rows and any((row.get(columns[0]) or "").strip().lower() == "points possible" for row in rows[:2]):
-        points_row = next(row for row in rows[:2] if (row.get(columns[0]) or "").strip().lower() == "points possible")
-        rows = [row for row in rows if row is not points_row]
+    # Canvas's "Points Possible" row (first or second) is no student
+    rows = [row for i, row in enumerate(rows)
+            if i > 1 or (row.get(columns[0]) or "").strip().lower() != "points possible"]
     keys = [{(row.get(c) or "").strip().lower() for c in wanted} - {""} for row in rows]
-    return Roster(columns, rows, points_row, keys)
+    return Roster(columns, rows, keys)

@@ -101,8 +101,9 @@ class DiskWatcher:
         usage = measure(self.folder)
         written = [(info[3], path) for path, info in usage.files.items()
                    if self.baseline.files.get(path, (None,))[:3] != info[:3]]
-        over, removed = self.added(usage)[0] - self.limit_bytes, []
-        too_many = self.added(usage)[1] > self.max_files   # then every file it wrote goes
+        written_bytes, entries = self.added(usage)
+        over, removed = written_bytes - self.limit_bytes, []
+        too_many = entries > self.max_files   # then every file it wrote goes
         for size, path in sorted(written, reverse=True):
             if over <= 0 and not too_many:
                 break

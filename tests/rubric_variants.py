@@ -6,6 +6,7 @@ no other. Every builder changes only the answer cells its style or mistake is ab
 from __future__ import annotations
 
 import assignment_helpers as helpers
+import model_styles
 from assignment_helpers import edited, replaced
 
 # ---- answer cells written in other styles ---------------------------------------------------------
@@ -287,3 +288,7 @@ WRONG = {
     "typed_accuracies": ("activity 8 types the accuracies in", helpers.variant_typed_accuracies, {8: 6}),
     "report_missing": ("activity 12 left out", helpers.variant_report_missing, {12: 8}),
 }
+
+# every style the Keras guides teach, judged through what the kernel measured where it needs the notebook's code
+ACCEPTED.update(model_styles.ACCEPTED)
+WRONG.update(model_styles.WRONG)

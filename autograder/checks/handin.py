@@ -75,6 +75,21 @@ def _sized(path: Path, settings) -> None:
                           "save `regularized_model`, built on the pretrained base with a small head") from None
 
 
+def _loaded_with_notebook_code(path: Path, settings, timeout, refusal: str):
+    """None when the file loads in the grader's sandbox with the notebook's own classes and functions
+    (judging.saved_model measures it there; only the grader can); else the refusal as CheckFailed."""
+    from autograder.course import config
+
+    try:
+        result = _verified(path, settings or config.load(), timeout)
+    except config.ConfigError:   # the student's own server: no grader, no sandbox
+        result = None
+    if result is None or result.error:
+        raise CheckFailed(HAND_IN, "a file that keras.models.load_model can read",
+                          refusal if result is None else f"{refusal}; {result.error}", SAVE_HINT)
+    return None
+
+
 BASE_MOVED = ("the pretrained base's weights unchanged in the saved model",
               "base weights (or BatchNorm statistics) that differ from the pretrained ones",
               "freeze the base (`base_model.trainable = False`) before compiling and fitting, call it with "
@@ -96,9 +111,9 @@ def saved_model(path=None, model=None, base_unchanged: bool = False, settings=No
     try:
         loaded = keras.models.load_model(path, compile=False)
     except Exception as error:
-        raise CheckFailed(HAND_IN, "a file that keras.models.load_model can read",
-                          f"{type(error).__name__} while loading {path.name}", SAVE_HINT) from None
-    if model is not None:
+        refusal = f"{type(error).__name__} while loading {path.name}"
+        loaded = _loaded_with_notebook_code(path, settings, timeout, refusal)
+    if model is not None and loaded is not None:
         kt.require_model(HAND_IN, model, "regularized_model", SAVE_HINT)
         mine, saved = kt.weight_snapshot(model.weights), kt.weight_snapshot(loaded.weights)
         if len(mine) != len(saved) or any(a.shape != b.shape or not np.array_equal(a, b)

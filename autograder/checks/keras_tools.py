@@ -5,9 +5,13 @@ import re
 
 import numpy as np
 
+from autograder.checks.measured import Measured
 from autograder.checks.result import CheckFailed, describe
 from autograder.sandbox.layers import sublayers  # noqa: F401  (one definition for checks and hand-over)
 
+DROPOUT_LIKE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+                "GaussianDropout", "AlphaDropout")
+AUGMENTATION = ("RandAugment", "AugMix", "MixUp", "CutMix", "Solarization")  # besides every Random*
 CLASSIFICATION_LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy",
                          "categorical_focal_crossentropy")
 ACCURACY_KEYS = ("accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "acc")
@@ -20,14 +24,20 @@ def keras():
 
 
 def require_model(activity: int, value, name: str, hint: str):
-    """`value` must be a keras.Model."""
-    if not isinstance(value, keras().Model):
+    """`value` must be a keras.Model (or one measured in the kernel: checks.measured)."""
+    if not isinstance(value, (keras().Model, Measured)):
         raise CheckFailed(activity, f"`{name}` to be a keras.Model", describe(value), hint)
     return value
 
 
 def contains(model, layer) -> bool:
     return any(child is layer for child in sublayers(model))
+
+
+def same_weights(layer, base) -> bool:
+    mine, theirs = layer.weights, base.weights
+    return (len(mine) == len(theirs) and
+            all(a.shape == b.shape and np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(mine, theirs)))
 
 
 def head_layers(model, base) -> list:
@@ -74,6 +84,8 @@ def _snake(name: str) -> str:
 
 def loss_info(model):
     """(loss name in snake_case, from_logits) of a compiled model; None when not compiled."""
+    if isinstance(model, Measured):
+        return model.loss_info()
     if not getattr(model, "compiled", False):
         return None
     loss = getattr(model, "loss", None)
@@ -147,6 +159,8 @@ def changed_by_training_step(model, base, images, labels, classes: int, batch=No
     The model, its optimizer and its metrics are restored afterwards. A model that has already
     been trained is stepped through its cached train function, as `fit` would do, so that
     `trainable = False` set after `compile` without recompiling is caught."""
+    if isinstance(model, Measured):
+        return model.changed_by_training_step()
     model_variables = list(model.variables)
     saved = weight_snapshot(model_variables)
     base_before = weight_snapshot(base.weights)
@@ -183,6 +197,8 @@ def changed_by_training_step(model, base, images, labels, classes: int, batch=No
 
 
 def trainable_base_weights(model, base) -> list[str]:
+    if isinstance(model, Measured):
+        return model.trainable_base_weights()
     base_ids = {id(w) for w in base.weights}
     return [w.path for w in model.trainable_weights if id(w) in base_ids]
 
@@ -202,6 +218,16 @@ def base_call_training_flags(model, base) -> list | None:
                 if getattr(node, "operation", None) is base]
     except AttributeError:  # another Keras version's graph internals
         return None
+
+
+def base_kept_in_inference(model, base, images) -> bool:
+    """Whether the base is called with training=False (read from the graph where there is one)."""
+    if isinstance(model, Measured):
+        return model.training_flag_explicit()
+    flags = base_call_training_flags(model, base)
+    if flags is not None:
+        return bool(flags) and all(flag is False for flag in flags)
+    return not base_runs_in_training_mode(model, base, images)
 
 
 def base_runs_in_training_mode(model, base, images) -> bool:
@@ -225,3 +251,39 @@ def accuracy_key(keys) -> str | None:
         if key in keys:
             return key
     return None
+
+
+def regularization_measures(model, base, images) -> tuple[np.ndarray, np.ndarray, float]:
+    """(training-mode outputs, inference outputs, the penalty the head adds to the loss) on `images`,
+    with the base held in inference mode; the model's variables and flags as they were afterwards."""
+    if isinstance(model, Measured):
+        return model.regularization()
+    variables = list(model.variables)
+    saved = weight_snapshot(variables)  # seed generators advance in training mode
+    flags = [(layer, layer.trainable) for layer in [base, *sublayers(base)]]
+    try:
+        base.trainable = False  # a base left trainable would differ in training mode by itself
+        training = np.asarray(model(images, training=True))
+        penalty = float(sum(np.sum(np.asarray(loss)) for loss in model.losses)
+                        - sum(np.sum(np.asarray(loss)) for loss in base.losses))
+        inference = np.asarray(model(images, training=False))
+    finally:
+        restore(variables, saved)
+        for layer, trainable in flags:  # outer first, so inner flags win as before
+            layer.trainable = trainable
+    return training, inference, penalty
+
+
+def regularizer_names(model, base) -> list[str]:
+    """Names of the dropout/noise, weight-penalty and augmentation layers outside the base (for
+    messages only: what decides is the behaviour, regularization_measures)."""
+    if isinstance(model, Measured):
+        return model.regularizer_names()
+    found = []
+    for layer in head_layers(model, base):
+        kind = type(layer).__name__
+        penalties = [attr for attr in ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
+                     if getattr(layer, attr, None) is not None]
+        if kind in DROPOUT_LIKE or kind in AUGMENTATION or kind.startswith("Random") or penalties:
+            found.append(f"{kind}({layer.name})")
+    return found

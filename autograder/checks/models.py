@@ -5,6 +5,7 @@ import numpy as np
 
 from autograder.checks import keras_tools as kt
 from autograder.checks import lab
+from autograder.checks.measured import Measured
 from autograder.checks.quiet import check
 from autograder.checks.result import CheckFailed, describe, passed
 
@@ -15,9 +16,6 @@ TRANSFER_HINT = ("freeze the base (`base_model.trainable = False`), then build `
                  "`model = keras.Model(inputs, outputs)`")
 REGULARIZED_HINT = ("build a new model around the same frozen base with Dropout, an L2 kernel_regularizer "
                     "and/or augmentation layers (RandomFlip, RandomRotation, ...)")
-DROPOUT_LIKE = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-                "GaussianDropout", "AlphaDropout")
-AUGMENTATION = ("RandAugment", "AugMix", "MixUp", "CutMix", "Solarization")  # besides every Random*
 
 _shipped_cache: dict = {}
 
@@ -76,23 +74,22 @@ def _require_classes(activity, class_names):
     return list(class_names)
 
 
-def _same_weights(layer, base) -> bool:
-    mine, theirs = layer.weights, base.weights
-    return (len(mine) == len(theirs) and
-            all(a.shape == b.shape and np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(mine, theirs)))
-
-
 def _find_base(activity, model, name, base):
     """The pretrained base inside `model`: the `base_model` object itself, or another copy of it
     (loaded again, with the same weights); a model built around some other network fails."""
-    if model is base:
+    if model is base or (isinstance(model, Measured) and model.is_base()):
         raise CheckFailed(activity, f"`{name}` to be a new model around `base_model`",
                           "the base itself", TRANSFER_HINT)
+    if isinstance(model, Measured):   # the kernel looked for the base, by identity or weights
+        if model.holds_base():
+            return base
+        raise CheckFailed(activity, f"the pretrained `base_model` inside `{name}`",
+                          "a model without it (no part with the base's weights)", TRANSFER_HINT)
     if kt.contains(model, base):
         return base
     keras = kt.keras()
     copies = [layer for layer in kt.sublayers(model)
-              if isinstance(layer, keras.Model) and layer is not model and _same_weights(layer, base)]
+              if isinstance(layer, keras.Model) and layer is not model and kt.same_weights(layer, base)]
     if not copies:
         raise CheckFailed(activity, f"the pretrained `base_model` inside `{name}`",
                           "a model without it (no part with the base's weights)", TRANSFER_HINT)
@@ -177,12 +174,7 @@ def _training_flag_hint(model, base, images) -> str:
     """A tip (never a reason to take points) when the base would run in training mode once it is
     unfrozen: a frozen BatchNormalization layer runs in inference mode whatever `training` says,
     so this only matters for fine-tuning later."""
-    flags = kt.base_call_training_flags(model, base)
-    if flags is not None:
-        explicit = bool(flags) and all(flag is False for flag in flags)
-    else:
-        explicit = not kt.base_runs_in_training_mode(model, base, images)
-    if explicit:
+    if kt.base_kept_in_inference(model, base, images):
         return ""
     return ("; tip: `base_model(inputs, training=False)` keeps its BatchNorm layers in inference mode "
             "even if you unfreeze the base later to fine-tune it")
@@ -235,33 +227,8 @@ def _head_is_regularized(model, base, images) -> tuple[bool, list[str]]:
     """(acts in training, names of the head's regularizing layers) judged by behaviour: with the
     base held in inference mode, the training-mode output differs from the inference output
     (dropout, noise, augmentation), or the head adds a positive penalty to the loss (L1/L2)."""
-    variables = list(model.variables)
-    saved = kt.weight_snapshot(variables)  # seed generators advance in training mode
-    flags = [(layer, layer.trainable) for layer in [base, *kt.sublayers(base)]]
-    try:
-        base.trainable = False  # a base left trainable would differ in training mode by itself
-        training = np.asarray(model(images, training=True))
-        penalty = float(sum(np.sum(np.asarray(loss)) for loss in model.losses)
-                        - sum(np.sum(np.asarray(loss)) for loss in base.losses))
-        inference = np.asarray(model(images, training=False))
-    finally:
-        kt.restore(variables, saved)
-        for layer, trainable in flags:  # outer first, so inner flags win as before
-            layer.trainable = trainable
-    return penalty > 1e-12 or not np.allclose(training, inference), _regularizers(model, base)
-
-
-def _regularizers(model, base) -> list[str]:
-    """Names of the dropout/noise, weight-penalty and augmentation layers outside the base (for the
-    message only: what decides is `_head_is_regularized`)."""
-    found = []
-    for layer in kt.head_layers(model, base):
-        kind = type(layer).__name__
-        penalties = [attr for attr in ("kernel_regularizer", "bias_regularizer", "activity_regularizer")
-                     if getattr(layer, attr, None) is not None]
-        if kind in DROPOUT_LIKE or kind in AUGMENTATION or kind.startswith("Random") or penalties:
-            found.append(f"{kind}({layer.name})")
-    return found
+    training, inference, penalty = kt.regularization_measures(model, base, images)
+    return penalty > 1e-12 or not np.allclose(training, inference), kt.regularizer_names(model, base)
 
 
 @check(9, REGULARIZED_HINT)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from autograder.course.plan import judged_outside
 from autograder.course.records import CellGrade, GradeResult
+from autograder.judging import definitions
 from autograder.judging import judge as handoff_judge
 from autograder.judging import safe_copy
 from autograder.sandbox import CAPTURE_FOLDER
@@ -53,7 +54,19 @@ def hand_over(working_copy: Path, settings, target: Path, released: Path | None 
     saved.unlink(missing_ok=True)
     safe_copy.copy_file(working_copy / settings.saved_model_file, saved)
     lab = handoff_judge.lab_folder(settings, saved if saved.is_file() else None, target / "lab", released)
+    _write_definitions(working_copy, lab)
     return capture, lab, notes
+
+
+def _write_definitions(working_copy: Path, lab: Path) -> None:
+    """The notebook's own imports, classes and functions beside the saved model, as text, for the
+    sandbox that loads a model needing them (judging.saved_in_sandbox); nothing here runs them."""
+    notebooks = [path for path in sorted(working_copy.glob("*.ipynb")) if path.is_file() and not path.is_symlink()]
+    if len(notebooks) == 1:
+        try:
+            (lab / definitions.FILE).write_text(definitions.from_notebook(notebooks[0]))
+        except Exception:   # an unreadable notebook: the hand-in is judged without its definitions
+            pass
 
 
 def judge(call, plan, capture: Path, lab: Path, settings) -> tuple[dict, str]:

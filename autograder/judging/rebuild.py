@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.checks import model_size
+from autograder.judging import measured_models
 
 
 class Unreadable:
@@ -207,12 +208,16 @@ def model(root: Path, entry: dict, max_params: int = model_size.DEFAULT_MAX_PARA
             loaded = keras.models.load_model(path, compile=True, safe_mode=True)
         except Exception:  # a loss or metric the judge cannot rebuild: judge the model uncompiled
             loaded = None
-    loaded = loaded or keras.models.load_model(path, compile=False, safe_mode=True)
-    if entry.get("history"):   # as in the kernel, the model knows its latest fit
+    return _with_history(loaded or keras.models.load_model(path, compile=False, safe_mode=True), entry)
+
+
+def _with_history(rebuilt, entry: dict):
+    """As in the kernel, the model knows its latest fit."""
+    if entry.get("history"):
         latest = history(entry["history"])
-        latest.set_model(loaded)
-        loaded.history = latest
-    return loaded
+        latest.set_model(rebuilt)
+        rebuilt.history = latest
+    return rebuilt
 
 
 def history(entry: dict):
@@ -254,6 +259,8 @@ def value(root: Path, entry: dict, reference: Reference | None):
         return module(entry), True
     if kind == "model":
         return model(root, entry, reference.max_params if reference else model_size.DEFAULT_MAX_PARAMS), True
+    if kind == "measured":   # needs the notebook's code: the kernel measured it (checks.measured)
+        return _with_history(measured_models.rebuild(root, entry, reference, inside), entry), True
     if kind == "history":
         return history(entry), True
     if kind == "dataset":

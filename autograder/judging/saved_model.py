@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from autograder.checks.verifier import not_verified
+from autograder.judging import definitions
 from autograder.course.records import VerifyResult
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -22,6 +23,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 class VerifyError(Exception):
     """The saved model cannot be verified (missing, corrupt, wrong shape ...)."""
+
+
+class NeedsCode(VerifyError):
+    """Keras cannot load the file in safe mode: it may need the notebook's own classes or functions."""
 
 
 def _manifest(settings) -> dict:
@@ -56,33 +61,70 @@ def _load_model(path: Path, max_params: int):
     try:
         model = keras.models.load_model(path, compile=False)  # safe_mode: no arbitrary code runs
     except Exception as error:
-        raise VerifyError(f"the saved model at {path.name} cannot be loaded "
+        raise NeedsCode(f"the saved model at {path.name} cannot be loaded "
                           f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})") from None
     if not isinstance(model, keras.Model):
         raise VerifyError(f"{path.name} holds a {type(model).__name__}, not a keras Model")
     return model
 
 
-def hidden_accuracy(model, settings, class_names) -> float:
-    """Accuracy on the hidden split, read in a fixed order with the students' image settings."""
+def hidden_split(settings, class_names):
+    """The hidden split's (images, labels) batches, in a fixed order with the students' image settings."""
     import keras
-    import numpy as np
 
-    dataset = keras.utils.image_dataset_from_directory(
+    return keras.utils.image_dataset_from_directory(
         settings.hidden_test_dir, labels="inferred", label_mode="int", class_names=class_names,
         color_mode="grayscale" if settings.channels == 1 else "rgb", image_size=settings.image_size,
         batch_size=64, shuffle=False, verbose=False)
-    truth, predicted = [], []
-    for images, labels in dataset:
-        outputs = np.asarray(model(images, training=False))
-        if outputs.ndim != 2 or outputs.shape[1] != len(class_names):
-            raise VerifyError(f"the model outputs shape {outputs.shape[1:]} per image; expected "
-                              f"{len(class_names)} class scores")
+
+
+def scored(outputs, labels, class_names) -> float:
+    """The accuracy of `outputs` (one row of class scores per image) against `labels`."""
+    import numpy as np
+
+    outputs = np.asarray(outputs)
+    if outputs.ndim != 2 or outputs.shape[1] != len(class_names):
+        raise VerifyError(f"the model outputs shape {outputs.shape[1:]} per image; expected "
+                          f"{len(class_names)} class scores")
+    if not len(labels):
+        raise VerifyError("the hidden test split holds no images")
+    return float(np.mean(np.asarray(labels) == outputs.argmax(axis=1)))
+
+
+def hidden_accuracy(model, settings, class_names) -> float:
+    """Accuracy on the hidden split."""
+    import numpy as np
+
+    truth, outputs = [], []
+    for images, labels in hidden_split(settings, class_names):
+        outputs.append(np.asarray(model(images, training=False)))
         truth.append(np.asarray(labels))
-        predicted.append(outputs.argmax(axis=1))
     if not truth:
         raise VerifyError(f"the hidden test split at {settings.hidden_test_dir} holds no images")
-    return float(np.mean(np.concatenate(truth) == np.concatenate(predicted)))
+    return scored(np.concatenate(outputs), np.concatenate(truth), class_names)
+
+
+def with_notebook_code(path: Path, code: str, settings, class_names) -> tuple[float, bool]:
+    """(accuracy, base unchanged) of a model that needs the notebook's code: its outputs on the
+    hidden images are measured in the sandbox, without the labels, and scored here; the base is
+    read from the file as plain arrays."""
+    import numpy as np
+
+    from autograder.judging import saved_in_sandbox
+
+    batches = list(hidden_split(settings, class_names))
+    if not batches:
+        raise VerifyError(f"the hidden test split at {settings.hidden_test_dir} holds no images")
+    images = np.concatenate([np.asarray(images) for images, _ in batches])
+    labels = np.concatenate([np.asarray(labels) for _, labels in batches])
+    try:
+        outputs = saved_in_sandbox.outputs(path, code, images, settings,
+                                           timeout=max(30.0, 0.8 * max(60, settings.cell_timeout)))
+    except saved_in_sandbox.MeasureFailed as failure:
+        raise VerifyError(f"the saved model at {path.name} cannot be loaded ({failure})") from None
+    if len(outputs) != len(labels):
+        raise VerifyError(f"the model gave {len(outputs)} outputs for {len(labels)} images")
+    return scored(outputs, labels, class_names), saved_in_sandbox.base_unchanged(path, settings)
 
 
 def _nested_models(layer) -> list:
@@ -131,9 +173,15 @@ def verify(model_path, settings=None) -> VerifyResult:
     try:
         manifest = _manifest(settings)
         classes = _class_names(settings, manifest)
-        model = _load_model(Path(model_path), settings.max_model_params)
-        accuracy = hidden_accuracy(model, settings, classes)
-        matches = base_matches_reference(model, settings, manifest)
+        try:
+            model = _load_model(Path(model_path), settings.max_model_params)
+            accuracy = hidden_accuracy(model, settings, classes)
+            matches = base_matches_reference(model, settings, manifest)
+        except NeedsCode:   # measured in a sandbox with the notebook's own definitions, if there are any
+            code = definitions.beside(Path(model_path))
+            if code is None:
+                raise
+            accuracy, matches = with_notebook_code(Path(model_path), code, settings, classes)
     except VerifyError as error:
         return VerifyResult(False, None, threshold, None, classes, str(error))
     except Exception as error:  # a model that loads but breaks on prediction, for example

@@ -101,7 +101,7 @@ class LimitedExecute(SandboxedExecute):
         """Have the kernel write the names this grade cell reads (see autograder.judging), silently,
         within the cell's time limit; what it writes is judged outside the kernel later."""
         names = tuple(self.capture[grade_id])
-        code = ('__import__("autograder.sandbox.capture", fromlist=["capture"])'
+        code = ('__import__("autograder.checks.measure", fromlist=["capture"])'
                 f".capture({grade_id!r}, {names!r}, globals())")
         try:
             self._silently(code, cell)
@@ -198,7 +198,7 @@ class LimitedExecute(SandboxedExecute):
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
         if self.capture:  # before any student code: the hand-over binds what it uses now (Keras included)
             try:
-                self._silently('__import__("autograder.sandbox.capture")')
+                self._silently('__import__("autograder.checks.measure")')
             except CellTimeoutError:
                 pass  # interrupted: the first capture imports it, later and less guarded
         for index, cell in enumerate(self.nb.cells):

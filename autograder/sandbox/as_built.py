@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.python.trackable import data_structures  # noqa: E402
 
-MODEL, HISTORY = keras.Model, keras.callbacks.History
+MODEL, HISTORY, LAMBDA = keras.Model, keras.callbacks.History, keras.layers.Lambda
 DATASET, FIGURE, VARIABLE = tf.data.Dataset, matplotlib.figure.Figure, tf.Variable
 _save_model = keras.saving.save_model
 _mro = type.__dict__["__mro__"].__get__

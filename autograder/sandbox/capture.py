@@ -40,6 +40,7 @@ from pathlib import Path, PurePath
 from autograder.sandbox import CAPTURE_FOLDER as FOLDER
 from autograder.sandbox import as_built
 from autograder.sandbox.as_built import np, tf
+from autograder.sandbox.capture_figures import figure as _figure
 from autograder.sandbox.layers import sublayers
 from autograder.sandbox.run_state import MAX_IMAGES
 from autograder.sandbox.run_state import one_pass as _one_pass
@@ -69,11 +70,6 @@ def plain(value, depth: int = 0):
         items = {key: plain(item, depth + 1) for key, item in value.items()}
         return None if any(item is None for item in items.values()) else {"dict": items}
     return None
-
-
-def _array(value):
-    array = np.asarray(value)
-    return array if array.dtype != object else None
 
 
 _written_datasets: dict = {}   # (root, id) -> (dataset, entry): a dataset is immutable, so it is written once
@@ -113,40 +109,6 @@ def _dataset_entry(value, folder: Path, name: str) -> dict:
     np.savez(folder / f"{name}.npz", **arrays)
     entry.update(file=f"{folder.name}/{name}.npz", batches=len(images))
     return entry
-
-
-def _figure(value, folder: Path, name: str) -> dict:
-    """Axes with their titles, images (as arrays) and lines (as x and y data), each read through
-    its class's own functions (never a method set on the instance); artists of classes the
-    notebook defined are left out."""
-    def call(artist, method, *args):
-        return getattr(type(artist), method)(artist, *args)
-
-    arrays, axes = {}, []
-    for a, ax in enumerate(call(value, "get_axes")):
-        if not as_built.known(type(ax)):
-            continue
-        entry = {"titles": {loc: str(call(ax, "get_title", loc)) for loc in ("center", "left", "right")},
-                 "images": [], "lines": []}
-        for i, image in enumerate(call(ax, "get_images")):
-            array = _array(call(image, "get_array")) if as_built.known(type(image)) else None
-            if array is not None:
-                key = f"a{a}_image{i}"
-                arrays[key] = array.astype("float32") if array.dtype.kind not in "biuf" else array
-                entry["images"].append(key)
-        for i, line in enumerate(call(ax, "get_lines")):
-            if not as_built.known(type(line)):
-                continue
-            try:
-                x = np.asarray(call(line, "get_xdata"), dtype=float)
-                y = np.asarray(call(line, "get_ydata"), dtype=float)
-            except (TypeError, ValueError):
-                continue
-            arrays[f"a{a}_x{i}"], arrays[f"a{a}_y{i}"] = x, y
-            entry["lines"].append({"x": f"a{a}_x{i}", "y": f"a{a}_y{i}", "label": str(call(line, "get_label"))})
-        axes.append(entry)
-    np.savez(folder / f"{name}.npz", **arrays)
-    return {"kind": "figure", "axes": axes, "file": f"{folder.name}/{name}.npz"}
 
 
 def _model(value, folder: Path, name: str) -> dict:
@@ -214,7 +176,7 @@ def describe(value, folder: Path, name: str) -> dict:
 def _relations(names, namespace) -> dict:
     """Which captured model holds which other captured model (its index among the sublayers), and
     which captured History belongs to which captured model: identities the checks test."""
-    models = {n: namespace[n] for n in names if _is(namespace.get(n), _MODEL)}
+    models = {n: namespace[n] for n in names if as_built.claims(namespace.get(n), _MODEL)}   # measured ones too
     inside, owners = {}, {}
     for outer, model in models.items():
         layers = sublayers(model)
@@ -231,34 +193,70 @@ def _relations(names, namespace) -> dict:
     return {"inside": inside, "history_of": owners}
 
 
-def _examined(names, namespace) -> tuple[dict, list]:
-    """(name -> why it is not handed over, instance dicts to guard while the values are written):
-    what saving a model or History reaches must be made of classes that existed before the notebook
-    ran; a dataset's pipeline is guarded too."""
-    refused, guarded = {}, []
+def _needs_code(value, strange: list) -> bool:
+    """A model the grader cannot load without the notebook's code: it holds a class the notebook
+    defined, a Lambda layer, or it was compiled with a loss function the notebook wrote."""
+    loss = as_built.instance_dict(value).get("loss")
+    own_loss = type(loss) is types.FunctionType and not str(getattr(loss, "__module__", "")).startswith(
+        ("keras", "tensorflow"))
+    return bool(strange) or own_loss or any(_is(layer, as_built.LAMBDA) for layer in sublayers(value))
+
+
+def _examined(names, namespace, measuring: bool) -> tuple[dict, list, list]:
+    """(name -> why it is not handed over, instance dicts to guard while the values are written,
+    models to measure here instead): what saving a model or History reaches must be made of classes
+    that existed before the notebook ran; a dataset's pipeline is guarded too."""
+    refused, guarded, measured = {}, [], []
     for name in names:
         value = namespace.get(name)
         if as_built.claims(value, _MODEL) or as_built.claims(value, _HISTORY):
-            dicts, strange = as_built.reach([value])
+            model = as_built.claims(value, _MODEL)
+            # a History is handed over as its records alone (plain data, checked as such), whatever
+            # class its model is of; a model of the notebook's classes is measured where there is a way
+            dicts, strange = as_built.reach([value], strict=model or not measuring)
+            if measuring and model and _needs_code(value, strange):
+                measured.append(name)
+                continue
             if strange:
                 refused[name] = "ValueError: it holds " + ", ".join(sorted(set(strange))[:3])
             guarded.extend(dicts)
         elif _is(value, _DATASET):
             guarded.extend(as_built.reach([value], as_built.DATASET_ROOMS, strict=False)[0])
-    return refused, guarded
+    return refused, guarded, measured
 
 
-def capture(grade_id: str, names, namespace: dict, root: str = FOLDER) -> None:
+def _measured(measure, value, names, namespace, folder: Path, name: str) -> dict:
+    """The entry of a model measured in the kernel (checks.measure), with its latest fit's records."""
+    entry = measure(value, {n: namespace[n] for n in names if n in namespace and n != name}, folder, name)
+    latest = as_built.instance_dict(value).get("history")
+    if _is(latest, _HISTORY):
+        try:
+            entry["history"] = _history(latest)
+        except ValueError:
+            pass
+    return entry
+
+
+def capture(grade_id: str, names, namespace: dict, root: str = FOLDER, measure=None) -> None:
     """Write `names` from `namespace` into root/grade_id/ (values.json last, so it marks completion).
     Every "file" in an entry is relative to `root`. While they are written, no instance of what they
-    reach has a method of its own (`as_built.hidden`); the instances are as they were afterwards."""
+    reach has a method of its own (`as_built.hidden`); the instances are as they were afterwards.
+    `measure` (checks.measure.measure): how to hand over a model that needs the notebook's code."""
     folder = Path(root) / grade_id
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     values = {}
-    refused, guarded = _examined([n for n in names if n in namespace], namespace)
+    refused, guarded, measured = _examined([n for n in names if n in namespace], namespace, measure is not None)
+    for name in measured:   # first, and unguarded: measuring runs the notebook's own code
+        try:
+            values[name] = _measured(measure, namespace[name], names, namespace, folder, name)
+        except Exception as error:
+            values[name] = {"kind": "unreadable", "type": _type_name(namespace[name]),
+                            "error": f"{_type_name(error)}: {str(error)[:300]}"}
     with as_built.hidden(guarded):
         for name in names:
+            if name in measured:
+                continue
             if name not in namespace:
                 values[name] = {"kind": "missing"}
                 continue

@@ -100,6 +100,30 @@ regularized_model.build((None, *base_model.input_shape[1:]))
 regularized_model.summary()
 """
 
+SUBCLASSED_LAYER = """
+class FeatureNoise(keras.layers.Layer):
+    \"\"\"Gaussian noise on the features while training: a regularizer written as a layer.\"\"\"
+
+    def __init__(self, stddev=0.3, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = stddev
+        self.seeds = keras.random.SeedGenerator(1)
+
+    def call(self, features, training=False):
+        if training:
+            return features + keras.random.normal(keras.ops.shape(features), stddev=self.stddev, seed=self.seeds)
+        return features
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev}
+
+
+regularized_inputs = keras.Input(shape=base_model.input_shape[1:], name="images")
+features = FeatureNoise(0.3)(base_model(regularized_inputs, training=False))
+hidden = keras.layers.Dense(256, activation="relu")(features)
+regularized_model = keras.Model(regularized_inputs, keras.layers.Dense(len(class_names), activation="softmax")(hidden))
+"""
+
 
 def _activity(grade_id: str, source: str):
     return lambda solved: replaced(solved, grade_id, source)
@@ -116,6 +140,8 @@ ACCEPTED = {
     "custom_train_step": ("activity 5 with a custom train_step", _activity("a05_transfer_model", TRAIN_STEP)),
     "subclassed_head": ("activity 9 as a subclassed model that saves itself", _activity("a09_regularized",
                                                                                          SUBCLASSED_HEAD)),
+    "subclassed_layer": ("activity 9 regularized by a layer the notebook defines", _activity("a09_regularized",
+                                                                                             SUBCLASSED_LAYER)),
 }
 
 # name -> (the mistake, builder, {activity: points lost})

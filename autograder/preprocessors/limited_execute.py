@@ -52,6 +52,12 @@ UNINTERRUPTIBLE = "uninterruptible"   # a reason to stop, reported as TIMED_OUT
 JUDGED_NOTE = "This check is made outside the notebook by the grader, on the values the notebook left here."
 
 
+# before any student code: the hand-over binds what it uses now (Keras, and how models that need the
+# notebook's code are measured), so that a notebook that later patches the kit's modules cannot redirect it
+BIND_HANDOVER = ('__import__("autograder.sandbox.capture", fromlist=["use_measure"]).use_measure('
+                 '__import__("autograder.checks.measure", fromlist=["measure"]).measure)')
+
+
 class LimitedExecute(SandboxedExecute):
     """nbgrader's Execute, sandboxed, with a notebook deadline, a memory limit and an output cap."""
 
@@ -101,7 +107,7 @@ class LimitedExecute(SandboxedExecute):
         """Have the kernel write the names this grade cell reads (see autograder.judging), silently,
         within the cell's time limit; what it writes is judged outside the kernel later."""
         names = tuple(self.capture[grade_id])
-        code = ('__import__("autograder.checks.measure", fromlist=["capture"])'
+        code = ('__import__("autograder.sandbox.capture", fromlist=["capture"])'
                 f".capture({grade_id!r}, {names!r}, globals())")
         try:
             self._silently(code, cell)
@@ -198,7 +204,7 @@ class LimitedExecute(SandboxedExecute):
             self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
         if self.capture:  # before any student code: the hand-over binds what it uses now (Keras included)
             try:
-                self._silently('__import__("autograder.checks.measure")')
+                self._silently(BIND_HANDOVER)
             except CellTimeoutError:
                 pass  # interrupted: the first capture imports it, later and less guarded
         for index, cell in enumerate(self.nb.cells):

@@ -51,6 +51,9 @@ _SCALARS = (type(None), bool, int, float, complex, str, bytes)
 MODEL_ROOMS = ("keras.", "tensorflow.python.trackable.")   # what a model's save reaches
 DATASET_ROOMS = ("tensorflow.python.data.",)
 MAX_OBJECTS = 2_000_000
+# where a layer was called in other models' graphs: a save writes none of it (a base used by a model
+# with a layer of the notebook's own is still saved as it is)
+GRAPH_LINKS = ("_inbound_nodes", "_outbound_nodes")
 
 
 def _all_classes() -> dict:
@@ -127,7 +130,7 @@ def _children(value, kind, mro, rooms, dicts: list, strange: list) -> list:
         strange.append(f"a __dict__ of class {_name_of(type(own))}")
         return []
     dicts.append((own, kind))
-    return list(own.values())
+    return [part for key, part in _items(own) if not (type(key) is str and key in GRAPH_LINKS)]
 
 
 def reach(roots, rooms=MODEL_ROOMS, strict: bool = True) -> tuple[list, list]:

@@ -157,6 +157,7 @@ class LoopbackPlatform:
         self.server = None
         self.port = 0
         self.down = False
+        self.pages: dict = {}             # path -> page(query) -> (status, headers, body): the LMS's own pages
 
     def trust_tool(self, *public_pems: str) -> None:
         """The tool keys the platform accepts (what an instructor pastes into the LMS)."""
@@ -256,6 +257,9 @@ class LoopbackPlatform:
         if fault and fault.get("status"):
             headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
             return self.reply(handler, fault["status"], {"error": "refused on purpose"}, headers=headers)
+        if path in self.pages:
+            status, headers, body = self.pages[path](dict(parse_qsl(urlsplit(handler.path).query)))
+            return self.send(handler, status, body, headers)
         request = HTTPRequest(handler)
         try:
             if path == "/jwks":
@@ -292,8 +296,11 @@ class LoopbackPlatform:
     @staticmethod
     def reply(handler, status: int, data, media_type: str = "application/json", headers: dict | None = None) -> None:
         body = b"" if data is None else json.dumps(data).encode()
+        LoopbackPlatform.send(handler, status, body, {"Content-Type": media_type, **(headers or {})})
+
+    @staticmethod
+    def send(handler, status: int, body: bytes, headers: dict) -> None:
         handler.send_response(status)
-        handler.send_header("Content-Type", media_type)
         handler.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             handler.send_header(name, value)

@@ -333,3 +333,30 @@ def test_steps_after_a_real_kernel_run_are_fenced(course, tmp_path, monkeypatch)
     notes = " ".join(result.notes)
     assert autograde.FACTS.what in notes and autograde.ERROR_LINES.what in notes
     assert Path(result.autograded_notebook).is_file() and Path(result.feedback_html).is_file()
+
+
+def test_a_hand_grade_moves_the_late_penalty_nbgraders_gradebook_subtracts(course, tmp_path):
+    """A late student graded by hand after grading: nbgrader's gradebook (its feedback, formgrader,
+    `nbgrader export`) subtracts the penalty of the new total, as grades.csv does."""
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from nbgrader.api import Gradebook
+
+    from autograder.course import deadlines
+
+    due = datetime(2026, 12, 10, 22, 59, tzinfo=timezone.utc)
+    settings = dataclasses.replace(course["settings"], deadline=deadlines.Deadline(
+        due, policy=deadlines.LatePolicy(percent=10, per="day", max_percent=50)))
+    shutil.copyfile(course["template"], tmp_path / "gradebook.db")
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    result = honest(settings)[0]
+    result.late = deadlines.record(settings.deadline, result.student, "2026-12-11T02:09:00+00:00", "the exchange")
+    score(result, settings)
+    gradebook.store(db_url, settings, result)
+    give_hand_grades(db_url, settings, [result.student])
+    assert hand_grades.apply([result], db_url, settings, score) == [result]
+    assert result.late["points_before"] == 12.0 and result.total == pytest.approx(10.8)   # (2 + 3 + 7) - 10 %
+    with Gradebook(db_url) as book:
+        submission = book.find_submission(settings.assignment, result.student)
+        assert submission.score - submission.late_submission_penalty == pytest.approx(result.total)

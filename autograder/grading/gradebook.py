@@ -117,6 +117,26 @@ def _late(gradebook, submission, settings, result: GradeResult) -> None:
         notebook.late_submission_penalty = float((result.late or {}).get("penalty_points", 0.0))
 
 
+def store_late(db_url: str, settings, results: list[GradeResult]) -> None:
+    """The late penalty of results rescored after they were stored (hand grades given since), so that
+    nbgrader's feedback and export subtract the penalty of the new total."""
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if settings.deadline is None or not results:
+        return
+    with warnings.catch_warnings(), Gradebook(db_url) as gradebook:
+        warnings.simplefilter("ignore")
+        for result in results:
+            try:
+                submission = gradebook.find_submission(settings.assignment, result.student)
+            except MissingEntry:
+                continue
+            _late(gradebook, submission, settings, result)
+        gradebook.db.commit()
+
+
 def stored_totals(db_url: str, settings) -> dict[str, float]:
     """student -> total score in a gradebook (for checks and tests)."""
     from nbgrader.api import Gradebook

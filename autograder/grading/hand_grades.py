@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from autograder.course.fences import Stage, per_student
 from autograder.course.records import CellGrade, GradeResult
+from autograder.grading import gradebook
 
 HAND_GRADES = Stage("the grades given by hand in formgrader", 13,
                     "grades.csv and the feedback show the grade from before them")
+LATE_PENALTY = Stage("the late penalty of the hand-graded totals into nbgrader's gradebook", 13,
+                     "nbgrader's own feedback and export subtract the penalty of the total before the hand grades")
 
 
 def hand_grades(db_url: str, settings, students: list[str]) -> dict[str, dict[str, float]]:
@@ -53,6 +56,10 @@ def apply(results: list[GradeResult], db_url: str, settings, score) -> list[Grad
     """Give each cell waiting for a hand grade the score a person gave it; rescore with `score`
     (scores.score). Returns the results that changed."""
     given = hand_grades(db_url, settings, [r.student for r in results])
-    return [r for r in results if r.student in given
-            and per_student(HAND_GRADES, r, apply_one, r, given[r.student], settings, score, fallback=False)]
+    changed = [r for r in results if r.student in given
+               and per_student(HAND_GRADES, r, apply_one, r, given[r.student], settings, score, fallback=False)]
+    # the penalty of the new totals, for nbgrader's own feedback and export; failing leaves the old one there
+    for result in changed:
+        per_student(LATE_PENALTY, result, gradebook.store_late, db_url, settings, [result])
+    return changed
 

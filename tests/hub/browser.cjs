@@ -1,7 +1,8 @@
 // The browser part of the hub check: Debian's Chromium, headless, driven by playwright-core.
-// Logs in through /hub/login as a person would, opens formgrader inside JupyterLab, and takes the
+// Logs in as a person would, from the LMS: the assignment's link on the loopback LTI 1.3 platform, the
+// hub's LTI 1.3 login and the platform's launch form, to JupyterLab; opens formgrader inside it, and takes the
 // screenshots shown in docs/jupyterhub.md. Prints one JSON line per check: {name, ok, detail}.
-//   node browser.cjs '{"base": ..., "password": ..., ...}'   (hub_check.py passes the plan)
+//   node browser.cjs '{"base": ..., "launches": {user: link}, ...}'   (hub_check.py passes the plan)
 const { chromium } = require("playwright-core");
 const path = require("path");
 
@@ -9,14 +10,13 @@ const plan = JSON.parse(process.argv[2]);
 const report = (name, ok, detail) => console.log(JSON.stringify({ name, ok, detail }));
 const MANAGE = "Manage Assignments";
 
-async function login(browser, user, password) {
+// The user opens the assignment's link in the LMS; the launch ends in their own JupyterLab.
+async function login(browser, user) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.setDefaultTimeout(60000);
-  await page.goto(`${plan.base}/hub/login`);
-  await page.fill("#username_input", user);
-  await page.fill("#password_input", password);
-  await Promise.all([page.waitForURL((url) => !url.pathname.endsWith("/hub/login")), page.click("#login_submit")]);
+  await page.goto(plan.launches[user]);
+  await page.waitForURL((url) => url.pathname.startsWith(`/user/${user}/`), { timeout: 90000 });
   return page;
 }
 
@@ -78,7 +78,7 @@ async function main() {
   });
   try {
     // 1. formgrader in the course service's JupyterLab, with the fix of the sample config
-    const instructor = await login(browser, plan.instructor, plan.admin_password);
+    const instructor = await login(browser, plan.instructor);
     const fixed = await formgraderInLab(instructor, `/services/${plan.course}/lab`);
     await instructor.screenshot({ path: path.join(plan.images, "formgrader-in-jupyterlab.png") });
     report("formgrader renders in JupyterLab (course service, with the fix)",
@@ -97,7 +97,7 @@ async function main() {
           `CSP ${JSON.stringify(control.policies)} (if upstream changed its default, the fix may be unneeded)`);
 
     // 3. a student's Assignments tab, and the feedback page they fetched
-    const student = await login(browser, plan.student, plan.password);
+    const student = await login(browser, plan.student);
     await student.goto(`${plan.base}/user/${plan.student}/lab`);
     await student.waitForSelector(".lm-MenuBar-itemLabel >> text=Nbgrader", { timeout: 90000 });
     await openFromNbgraderMenu(student, "Assignment List");

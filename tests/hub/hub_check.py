@@ -1,4 +1,5 @@
-"""The live JupyterHub check: a real hub, real accounts, the whole term of the lab through it.
+"""The live JupyterHub check: a real hub, real accounts, the whole term of the lab through it, from the
+students' LTI 1.3 launches in a real LTI platform on loopback to their scores in its gradebook.
 
 Started by tests/hub/run.sh (which installs what it needs, as root); this file runs the steps. Each
 step has a timeout and prints `PASS name` or `FAIL name: why`; the last line is `N passed, N failed`.
@@ -37,9 +38,15 @@ sys.path.insert(0, str(CHECKOUT / "tests"))
 
 import assignment_helpers as helpers  # noqa: E402  (builds the students' notebooks from the release)
 from accounts import create as create_accounts  # noqa: E402
+from lti_launches import INSTRUCTOR as INSTRUCTOR_ROLE  # noqa: E402  (the LMS's side of a launch)
+from lti_launches import LINK, ToolLaunches, browse  # noqa: E402
+from lti_platform import LEARNER, LoopbackPlatform, rsa_key  # noqa: E402  (a real LTI 1.3 platform: lti1p3platform)
+from term import Term  # noqa: E402  (the due date, extension and zero date, and when each student handed in)
 
 from autograder.course import config  # noqa: E402
 from autograder.course import vocabulary as authoring  # noqa: E402
+from autograder.integrations.lms import users as lms_users  # noqa: E402
+from autograder.integrations.lms.lti import Tool  # noqa: E402
 from autograder.reporting.class_results import activity_columns  # noqa: E402
 
 SETTINGS = config.load(CHECKOUT / "course_config.py")
@@ -51,8 +58,10 @@ HAND_SCORES = {"student1": 9.0, "student2": 6.0, "student3": 2.0}   # activity 1
 CONTROL_SERVER = "without-csp-fix"    # an instructor's named server that the fix is kept off
 COURSE_DIR = Path(f"/home/{GRADER}/labkit")
 SECRET = secrets.token_hex(16)
-PASSWORD = secrets.token_urlsafe(12)               # the users' shared password
-ADMIN_PASSWORD = secrets.token_urlsafe(32)         # the admins' (instructors'), as the authenticator wants
+TERM = Term()
+LMS_IDS = {user: f"lms-{uuid.uuid4()}" for user in [INSTRUCTOR, *STUDENTS]}   # the LMS's opaque user ids (sub)
+LTI_USERS = STATE / "lti_users.csv"                # docs/lms.md: the file the hub writes at each launch
+TOOL_KEY = rsa_key()                               # the course's LTI key (LTI['private_key'])
 CHECK_TOKEN = secrets.token_hex(32)
 EXCHANGE = STATE / "exchange"
 JUPYTER_CONFIG = STATE / "jupyter"
@@ -257,9 +266,6 @@ c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
 c.JupyterHub.db_url = "sqlite:///{state}/hub/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "{state}/hub/cookie_secret"
 c.JupyterHub.pid_file = "{state}/hub/jupyterhub.pid"
-c.JupyterHub.authenticator_class = "shared-password"
-c.SharedPasswordAuthenticator.user_password = os.environ["LABKIT_HUB_PASSWORD"]
-c.SharedPasswordAuthenticator.admin_password = os.environ["LABKIT_HUB_ADMIN_PASSWORD"]
 c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = ["{venv}/bin/jupyterhub-singleuser"]
 c.Spawner.default_url = "/lab"
@@ -293,11 +299,25 @@ def write_hub_config():
     text = substitute(text, r'(?m)^kit_env = "[^"]*"', f'kit_env = "{VENV}"')
     text = substitute(text, r'"LABKIT_SECRET": "[^"]*"', f'"LABKIT_SECRET": "{SECRET}"')
     text = substitute(text, r'"url": "http://127\.0\.0\.1:\d+"', f'"url": "http://127.0.0.1:{SERVICE_PORT}"')
+    text += "\n# ---- docs/lms.md: the LTI 1.3 login, with the loopback platform's registration ----\n"
+    text += lms_hub_config()
+    register_tool()
     text += HARNESS.format(hub_port=HUB_PORT, hub_api_port=HUB_API_PORT, proxy_api_port=PROXY_API_PORT,
                            state=STATE, venv=VENV, jupyter_config=JUPYTER_CONFIG, control=CONTROL_SERVER)
     (STATE / "hub").mkdir(mode=0o700, exist_ok=True)
     (STATE / "hub" / "jupyterhub_config.py").write_text(text)
     return f"hub on {BASE}"
+
+
+def lms_hub_config() -> str:
+    """docs/lms.md's hub block, with the values the loopback platform's registration gives."""
+    doc = (CHECKOUT / "docs" / "lms.md").read_text()
+    text = re.search(r"```python\n(.*?)```", doc[doc.index("### The hub side"):], re.S).group(1)
+    registration = PLATFORM.registration
+    for key, value in [("issuer", f'"{registration.get_iss()}"'), ("client_id", f'["{registration.get_client_id()}"]'),
+                       ("authorize_url", f'"{PLATFORM.url}/auth"'), ("jwks_endpoint", f'"{PLATFORM.url}/jwks"')]:
+        text = substitute(text, rf"(?m)^c\.LTI13Authenticator\.{key} = .*$", f"c.LTI13Authenticator.{key} = {value}")
+    return substitute(text, r'"/srv/nbgrader/lti_users\.csv"', f'"{LTI_USERS}"')
 
 
 hub_process = None
@@ -321,8 +341,7 @@ def start_hub(attempts: int = 3):
 def launch_hub() -> bool:
     """True once the hub answers its API; False if it exits first."""
     global hub_process
-    env = dict(os.environ, LABKIT_HUB_PASSWORD=PASSWORD, LABKIT_HUB_ADMIN_PASSWORD=ADMIN_PASSWORD,
-               LABKIT_HUB_CHECK_TOKEN=CHECK_TOKEN)
+    env = dict(os.environ, LABKIT_HUB_CHECK_TOKEN=CHECK_TOKEN)
     log = open(STATE / "logs" / "jupyterhub.log", "w")
     hub_process = subprocess.Popen([str(VENV / "bin" / "jupyterhub"), "-f", "jupyterhub_config.py"],
                                    cwd=STATE / "hub", env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -438,6 +457,149 @@ def release_with_formgrader():
     assert released.is_file(), f"expected {released} in the exchange after the release, found no file"
     assert not (EXCHANGE / COURSE / "outbound" / ASSIGNMENT / ".kit_cache").exists()
     return f"released to {released.parent}"
+
+
+# ---- the LMS: a real LTI 1.3 platform on loopback (lti1p3platform) -------------------------------
+
+PLATFORM: LoopbackPlatform | None = None
+LAUNCHES: ToolLaunches | None = None
+LINEITEM = ""
+TARGET_LINK = "/hub/user-redirect/lab"    # docs/lms.md: the Target Link URI (Canvas), the Tool URL (Moodle)
+
+
+def start_platform():
+    """The LMS, with the course's assignment as a line item; it holds no key of the tool yet."""
+    global PLATFORM, LINEITEM
+    PLATFORM = LoopbackPlatform(rsa_key()[1]).start()
+    LINEITEM = PLATFORM.add_lineitem(ASSIGNMENT, SETTINGS.total_points, resource_link_id=LINK)
+    return f"{PLATFORM.url}, issuer {PLATFORM.registration.get_iss()}, line item {LINEITEM}"
+
+
+def register_tool():
+    """The hub registered as the LTI tool (docs/lms.md's Canvas and Moodle screens), and the people of
+    the course; done again when the hub gets new ports."""
+    global LAUNCHES
+    LAUNCHES = ToolLaunches(PLATFORM, f"{BASE}/hub/lti13/oauth_login", f"{BASE}/hub/lti13/oauth_callback",
+                            f"{BASE}{TARGET_LINK}", LINEITEM, COURSE)
+    for user, sub in LMS_IDS.items():
+        LAUNCHES.enrol(sub, user, f"{user}@uni.example", INSTRUCTOR_ROLE if user == INSTRUCTOR else LEARNER)
+
+
+def launch_link(user: str) -> str:
+    return f"{PLATFORM.url}/launch?user={LMS_IDS[user]}"
+
+
+def make_lti_users_file():
+    """docs/lms.md's command that makes the file the hub writes (owned by the hub, read by the grader)."""
+    doc = (CHECKOUT / "docs" / "lms.md").read_text()
+    command = re.search(r"```bash\n(install [^\n]*lti_users\.csv)\n```", doc).group(1)
+    command = substitute(command, r"/srv/nbgrader/lti_users\.csv", str(LTI_USERS))
+    subprocess.run(["bash", "-c", command], check=True, timeout=30)
+    return command
+
+
+def student_launches(user: str):
+    """The student opens the assignment in the LMS: the OIDC login through the hub's LTI 1.3 login."""
+    session, reply, visited = browse(launch_link(user), stop_at=TARGET_LINK)
+    path = requests.utils.urlparse(visited[-1]).path
+    assert reply.is_redirect and path == "/hub/lti13/oauth_callback", \
+        f"{user}: expected the hub's callback to log in and send the browser to {TARGET_LINK}, found " \
+        f"{reply.status_code} at {reply.url}: {reply.text[:300]}; the hub's log says: {last_error()}"
+    home = session.get(f"{BASE}/hub/home", allow_redirects=False, timeout=30)
+    assert home.status_code == 200 and user in home.text, \
+        f"{user}: expected the hub's home page for the logged-in student, found {home.status_code}"
+    hops = " -> ".join(requests.utils.urlparse(url).path for url in visited)
+    return f"logged in as {user}: {hops} -> {TARGET_LINK}"
+
+
+def hub_recorded_launches():
+    rows = list(csv.DictReader(open(LTI_USERS, newline="")))
+    issuer = PLATFORM.registration.get_iss()
+    for user in STUDENTS:
+        mine = [r for r in rows if r["student"] == user]
+        assert mine and (mine[-1]["lms_user_id"], mine[-1]["issuer"], mine[-1]["lineitem"]) == \
+            (LMS_IDS[user], issuer, LINEITEM), f"{LTI_USERS}: expected {user}'s LMS id, found {mine}"
+    recorded = lms_users.read(LTI_USERS, issuer)
+    assert {u: recorded.get(u) for u in STUDENTS} == {u: LMS_IDS[u] for u in STUDENTS}, recorded
+    mode = LTI_USERS.stat().st_mode & 0o777
+    assert mode == 0o640, f"expected {LTI_USERS} readable by the grader only (0o640), found {oct(mode)}"
+    return f"{len(rows)} launches recorded: student -> LMS user id, line item {LINEITEM}"
+
+
+def course_term_settings():
+    """The instructor adds the term to course_config.py: due date, zero date, an extension."""
+    with open(COURSE_DIR / "course_config.py", "a") as handle:
+        handle.write(TERM.settings())
+    os.environ["LABKIT_SECRET"] = SECRET
+    deadline = config.load(COURSE_DIR / "course_config.py").deadline
+    assert deadline is not None and deadline.due == TERM.due, f"expected the due date {TERM.due}, found {deadline}"
+    return TERM.settings().strip().replace("\n", "; ")
+
+
+def course_lti_settings():
+    """The instructor adds LTI to course_config.py (the line item from the hub's launch record) and
+    pastes `labkit passback --jwk` into the platform's registration of the tool."""
+    uid, gid = grader_ids()
+    key = COURSE_DIR / "lti_private.pem"
+    key.write_text(TOOL_KEY[0])
+    os.chown(key, uid, gid)
+    key.chmod(0o600)
+    lineitem = list(csv.DictReader(open(LTI_USERS, newline="")))[-1]["lineitem"]
+    lti = PLATFORM.settings("lti_private.pem", lineitem=lineitem, users=str(LTI_USERS),
+                            feedback_url=f"{BASE}/hub/user-redirect/tree/{{course}}/{{assignment}}/feedback")
+    with open(COURSE_DIR / "course_config.py", "a") as handle:
+        handle.write(f"LTI = {lti!r}\n")
+    printed = json.loads(as_grader("labkit", "passback", "--jwk", timeout=120).stdout)
+    PLATFORM.registration.set_tool_key_set(printed)
+    return f"LTI['lineitem'] = {lineitem}; the platform holds the tool's key {printed['keys'][0].get('kid', '')}"
+
+
+def student_hands_in_at(user: str):
+    """When the student handed in, as the exchange records it (the term is a week back): the submission's
+    folder name and timestamp.txt, in the exchange's inbound and in the student's own cache, as
+    `nbgrader submit` writes them."""
+    stamp = TERM.exchange_stamp(user)
+    inbound = list((EXCHANGE / COURSE / "inbound").glob(f"{user}+{ASSIGNMENT}+*"))
+    cache = list(Path(f"/home/{user}/.local/share/jupyter/nbgrader_cache/{COURSE}").glob(f"{user}+{ASSIGNMENT}+*"))
+    assert len(inbound) == len(cache) == 1, f"{user}: expected one submission and its cache, found {inbound}, {cache}"
+    for folder in (inbound[0], cache[0]):
+        parts = folder.name.split("+")
+        moved = folder.rename(folder.with_name("+".join([*parts[:2], stamp, *parts[3:]])))
+        (moved / "timestamp.txt").write_text(stamp)
+    return f"handed in {TERM.handed_in(user):%Y-%m-%d %H:%M %Z} (due {TERM.due:%Y-%m-%d %H:%M %Z}): {stamp}"
+
+
+def grader_passback():
+    done = as_grader("labkit", "passback", "--grades", "grades.csv", timeout=300)   # where `grade --out .` wrote it
+    return " / ".join(line.strip() for line in done.stdout.strip().splitlines()[-3:])
+
+
+def platform_scores_equal_grades_csv():
+    """The scores in the platform's gradebook, read back over AGS as the LMS serves them, = grades.csv."""
+    rows = grades_csv()
+    wrong = {user: problem for user in STUDENTS if (problem := Term.check_row(user, rows[user]))}
+    assert not wrong, f"grades.csv does not show the term's penalties: {wrong}"
+    os.environ["LABKIT_SECRET"] = SECRET
+    settings = config.load(COURSE_DIR / "course_config.py")
+    results = Tool(settings.lti).results(settings.lti["lineitem"])
+    by_id = {LMS_IDS[user]: user for user in STUDENTS}
+    read_back = {by_id.get(sub, sub): result["resultScore"] for sub, result in results.items()}
+    expected = {user: float(rows[user]["total"]) for user in STUDENTS}
+    assert read_back == expected, f"the platform's line item holds {read_back}, grades.csv {expected}"
+    held = PLATFORM.book.scores(LINEITEM.rsplit("/", 1)[-1])
+    assert {by_id[sub]: score for sub, score in held.items()} == expected, f"the platform's gradebook: {held}"
+    late = results[LMS_IDS["student1"]]["comment"]
+    assert "late: -10 %" in late and "Feedback: " in late, f"student1's comment in the LMS: {late!r}"
+    return "; ".join(f"{user} {expected[user]:g} (before {rows[user]['points_before_penalty']}, "
+                     f"{rows[user]['late_penalty_percent']} % off {rows[user]['extension']})".replace(" )", ")")
+                     for user in STUDENTS)
+
+
+def passback_again_sends_nothing():
+    before = list(PLATFORM.book.posts)
+    said = grader_passback()
+    assert PLATFORM.book.posts == before, f"a second passback posted {len(PLATFORM.book.posts) - len(before)} scores"
+    return said
 
 
 # ---- the students, each in their own server ----------------------------------------------------
@@ -667,6 +829,11 @@ def grades_csv() -> dict[str, dict]:
 COLUMNS = dict(zip(sorted(SETTINGS.points), activity_columns(SETTINGS)))   # activity -> grades.csv column
 
 
+def before_penalty(row: dict) -> float:
+    """The points as graded, before the term's late penalty (grades.csv's `total` is after it)."""
+    return float(row["points_before_penalty"])
+
+
 def autograded_max() -> float:
     return sum(points for activity, points in SETTINGS.points.items() if activity != 13)
 
@@ -675,16 +842,19 @@ def grades_make_sense():
     rows = grades_csv()
     good, frozen, crashed = (rows[u] for u in STUDENTS)
     full = autograded_max()
-    assert good["status"] == "ok" and float(good["total"]) == full, \
+    assert good["status"] == "ok" and before_penalty(good) == full, \
         f"expected the correct notebook to get all {full:g} automatic points, " \
-        f"found {good['total']} ({good['status']})"
+        f"found {good['points_before_penalty']} ({good['status']})"
     freezing = COLUMNS[5]
-    assert float(frozen["total"]) < full and float(frozen[freezing]) < SETTINGS.points[5], \
+    assert before_penalty(frozen) < full and float(frozen[freezing]) < SETTINGS.points[5], \
         f"expected the unfrozen base to cost points in activity 5, found {freezing} = {frozen[freezing]}"
-    assert crashed["status"] != "ok" and float(crashed["total"]) < float(frozen["total"]), \
+    assert crashed["status"] != "ok" and before_penalty(crashed) < before_penalty(frozen), \
         f"expected the crashing notebook to be reported and to score least, " \
-        f"found {crashed['status']}, {crashed['total']}"
-    return ", ".join(f"{u} {rows[u]['total']} ({rows[u]['status']})" for u in STUDENTS)
+        f"found {crashed['status']}, {crashed['points_before_penalty']}"
+    wrong = {user: problem for user in STUDENTS if (problem := Term.check_row(user, rows[user]))}
+    assert not wrong, f"expected the term's lateness in grades.csv, found {wrong}"
+    return ", ".join(f"{u} {rows[u]['points_before_penalty']} -> {rows[u]['total']} ({rows[u]['status']}, "
+                     f"{rows[u]['late_penalty_percent']} % off)" for u in STUDENTS)
 
 
 def formgrader_lists_results():
@@ -693,8 +863,8 @@ def formgrader_lists_results():
     for user in STUDENTS:
         shown = submissions.get(user)
         assert shown and shown["autograded"], f"formgrader: expected {user}'s submission autograded, found {shown}"
-        assert abs(float(shown["score"]) - float(rows[user]["total"])) < 1e-6, \
-            f"formgrader shows {shown['score']} for {user}, grades.csv {rows[user]['total']}"
+        assert abs(float(shown["score"]) - before_penalty(rows[user])) < 1e-6, \
+            f"formgrader shows {shown['score']} for {user}, grades.csv {rows[user]['points_before_penalty']}"
         assert shown["needs_manual_grade"], f"formgrader: expected {user} to wait for activity 13 by hand"
     return "scores as in grades.csv, activity 13 waiting"
 
@@ -710,7 +880,7 @@ def grade_activity_13_by_hand():
     submissions = {s["student"]: s for s in formgrader("GET", f"/submissions/{ASSIGNMENT}").json()}
     rows = grades_csv()
     for user in STUDENTS:
-        expected = float(rows[user]["total"]) + HAND_SCORES[user]
+        expected = before_penalty(rows[user]) + HAND_SCORES[user]
         assert not submissions[user]["needs_manual_grade"], f"formgrader still shows {user} waiting"
         assert abs(float(submissions[user]["score"]) - expected) < 1e-6, \
             f"formgrader: {user} has {submissions[user]['score']}, expected {expected:g}"
@@ -728,10 +898,11 @@ def grade_again_with_hand_grades():
         assert float(rows[user][COLUMNS[13]]) == HAND_SCORES[user], \
             f"grades.csv: expected {user}'s hand grade {HAND_SCORES[user]:g} in activity 13, " \
             f"found {rows[user][COLUMNS[13]]}"
-        assert abs(float(rows[user]["total"]) - float(submissions[user]["score"])) < 1e-6, \
-            f"grades.csv: {user} has {rows[user]['total']}, formgrader {submissions[user]['score']}"
-        assert float(rows[user]["total"]) == float(before[user]["total"]) + HAND_SCORES[user]
-    return "grades.csv totals = formgrader's, hand grades included"
+        assert abs(before_penalty(rows[user]) - float(submissions[user]["score"])) < 1e-6, \
+            f"grades.csv: {user} has {rows[user]['points_before_penalty']}, formgrader {submissions[user]['score']}"
+        assert before_penalty(rows[user]) == before_penalty(before[user]) + HAND_SCORES[user]
+        assert not Term.check_row(user, rows[user]), f"{user}: {Term.check_row(user, rows[user])}"
+    return "grades.csv's points before the penalty = formgrader's, hand grades included; penalties applied"
 
 
 def release_feedback():
@@ -771,6 +942,14 @@ def student_fetches_feedback(user: str):
             f"{user}: activity {activity}: feedback {points:g}, grades.csv {row[COLUMNS[activity]]}"
     assert shown["letter"] == row["letter"], \
         f"{user}: feedback grade {shown['letter']}, grades.csv {row['letter']}"
+    nbgrader_score = re.search(r"\(Score: ([\d.]+) / [\d.]+\)", page.text)   # nbgrader's part: score - penalty
+    assert nbgrader_score and abs(float(nbgrader_score.group(1)) - float(row["total"])) < 0.01, \
+        f"{user}: nbgrader's part of the feedback page says " \
+        f"{nbgrader_score.group(1) if nbgrader_score else 'no score'}, grades.csv {row['total']}"
+    late = re.search(r'<p id="late-work">([^<]*)</p>', page.text)
+    words = TERM.words(user)
+    assert late and words in late.group(1), \
+        f"{user}: expected {words!r} on the feedback page, found {late.group(1) if late else 'no late-work note'}"
     return (f"{path}: {shown['total']:g} points, {shown['letter']}, "
             f"{len(shown['activities'])} activities = grades.csv")
 
@@ -789,7 +968,7 @@ def feedback_scores(page: str) -> dict:
 def browser_checks():
     """Headless Chromium, driven by playwright-core: tests/hub/browser.cjs."""
     IMAGES.mkdir(parents=True, exist_ok=True)
-    plan = {"base": BASE, "password": PASSWORD, "admin_password": ADMIN_PASSWORD, "instructor": INSTRUCTOR,
+    plan = {"base": BASE, "launches": {user: launch_link(user) for user in LMS_IDS}, "instructor": INSTRUCTOR,
             "course": COURSE,
             "assignment": ASSIGNMENT, "student": next(iter(STUDENTS)), "control": CONTROL_SERVER,
             "feedback": FEEDBACK_PATHS.get(next(iter(STUDENTS))), "images": str(IMAGES),
@@ -810,13 +989,28 @@ def main() -> int:
     (STATE / "logs").mkdir(exist_ok=True)
     print(f"hub check: {BASE}, course {COURSE}, state in {STATE}", flush=True)
     try:
+        run.step("LMS: an LTI 1.3 platform on loopback (lti1p3platform)", 30, start_platform)
         run.step("accounts", 120, make_accounts)
         run.step("course folder", 120, copy_course, needs=("accounts",))
+        run.step("course_config.py: the term (due date, zero date, an extension)", 60, course_term_settings,
+                 needs=("course folder",))
         run.step("nbgrader global config and exchange", 30, write_nbgrader_global_config)
         run.step("grader: labkit prepare", 620, grader_prepare, needs=("course folder",))
         run.step("grader: labkit release", 320, grader_release, needs=("grader: labkit prepare",))
-        run.step("hub config: the sample block", 30, write_hub_config)
-        run.step("hub starts", 90, start_hub, needs=("hub config: the sample block", "accounts"))
+        run.step("hub config: the sample block and docs/lms.md's LTI 1.3 login", 30, write_hub_config,
+                 needs=("LMS: an LTI 1.3 platform on loopback (lti1p3platform)",))
+        run.step("the LTI users file (docs/lms.md)", 30, make_lti_users_file, needs=("accounts",))
+        run.step("hub starts", 90, start_hub,
+                 needs=("hub config: the sample block and docs/lms.md's LTI 1.3 login", "accounts"))
+        for user in STUDENTS:
+            run.step(f"{user}: opens the assignment in the LMS, logs in to the hub (LTI 1.3 launch)", 60,
+                     student_launches, user, needs=("hub starts",))
+        run.step("the hub recorded each student's LMS user id", 30, hub_recorded_launches,
+                 needs=tuple(f"{u}: opens the assignment in the LMS, logs in to the hub (LTI 1.3 launch)"
+                             for u in STUDENTS) + ("the LTI users file (docs/lms.md)",))
+        run.step("course_config.py: LTI; the platform holds `labkit passback --jwk`", 120, course_lti_settings,
+                 needs=("the hub recorded each student's LMS user id", "course_config.py: the term "
+                        "(due date, zero date, an extension)"))
         run.step("users' tokens", 60, make_tokens, needs=("hub starts",))
         run.step("servers start through the REST API", 240, start_servers, needs=("users' tokens",))
         run.step("course service: formgrader", 120, course_service_ready, needs=("users' tokens",))
@@ -831,11 +1025,14 @@ def main() -> int:
                      needs=("servers start through the REST API", "grader: release with formgrader's API"))
             run.step(f"{user}: submit", 120, student_submits, user,
                      needs=(f"{user}: fetch, work, visible checks in own server",))
+            run.step(f"{user}: handed in as the term says (the exchange's record)", 30, student_hands_in_at, user,
+                     needs=(f"{user}: submit",))
         run.step("grader: collect with formgrader's API", 120, collect_with_formgrader,
-                 needs=tuple(f"{u}: submit" for u in STUDENTS))
+                 needs=tuple(f"{u}: handed in as the term says (the exchange's record)" for u in STUDENTS))
         run.step("grader: labkit grade submitted --out .", 1250, grade,
                  needs=("grader: collect with formgrader's API",))
-        run.step("grades.csv: correct full marks, frozen-base mistake in activity 5, crash reported", 30,
+        run.step("grades.csv: correct full marks, frozen-base mistake in activity 5, crash reported; "
+                 "late, extension, past the zero date", 30,
                  grades_make_sense, needs=("grader: labkit grade submitted --out .",))
         run.step("formgrader lists the results", 60, formgrader_lists_results,
                  needs=("grader: labkit grade submitted --out .",))
@@ -843,6 +1040,14 @@ def main() -> int:
                  needs=("formgrader lists the results",))
         run.step("grader: labkit grade again: hand grades into grades.csv and feedback", 320,
                  grade_again_with_hand_grades, needs=("activity 13 graded by hand in formgrader",))
+        passback = "grader: labkit passback (LTI 1.3 Assignment and Grade Services)"
+        run.step(passback, 320, grader_passback,
+                 needs=("grader: labkit grade again: hand grades into grades.csv and feedback",
+                        "course_config.py: LTI; the platform holds `labkit passback --jwk`"))
+        run.step("LMS: the platform's line item holds grades.csv's totals after penalties", 60,
+                 platform_scores_equal_grades_csv, needs=(passback,))
+        run.step("grader: labkit passback again sends nothing", 120, passback_again_sends_nothing,
+                 needs=(passback,))
         run.step("grader: release feedback with formgrader's API", 120, release_feedback,
                  needs=("grader: labkit grade again: hand grades into grades.csv and feedback",))
         for user in STUDENTS:
@@ -860,6 +1065,8 @@ def main() -> int:
         run.fail("interrupted", "stopped by a signal")
     finally:
         stop_hub()
+        if PLATFORM is not None:
+            PLATFORM.stop()
     if run.failed:
         print(f"\nlast lines of the hub's log:\n{hub_log_tail(40)}\n(logs: {STATE / 'logs'}, removed at exit)")
     print(f"hub check took {time.monotonic() - run.started:.0f} s")

@@ -17,8 +17,10 @@ VENV="$HUB_HOME/venv"
 NODE_PREFIX="$HUB_HOME/node"
 STATE="$(mktemp -d /tmp/labkit-hub-check.XXXXXX)"
 LOGS="${LABKIT_HUB_LOGS:-/tmp/labkit-hub-check-logs}"
-# What a real hub runs (JupyterHub, JupyterLab, Notebook 7, nbgrader) and what drives the browser.
-PIP_PINS=(jupyterhub==6.1.1 jupyterlab==4.6.6 notebook==7.6.5 nbgrader==0.9.6 jupyter_server==2.21.1)
+# What a real hub runs (JupyterHub, JupyterLab, Notebook 7, nbgrader, the LTI 1.3 login of docs/lms.md), and
+# the LTI 1.3 platform the check runs on loopback as the LMS (lti1p3platform, as in the test extra).
+PIP_PINS=(jupyterhub==6.1.1 jupyterlab==4.6.6 notebook==7.6.5 nbgrader==0.9.6 jupyter_server==2.21.1
+          jupyterhub-ltiauthenticator==1.6.3 lti1p3platform==0.1.8)
 # the browser (Debian's chromium, node, npm) and what drives it (playwright-core) come from
 # tests/browser/install.sh, which CI runs before `make test`: installed once for both
 BROWSER_INSTALL="$HERE/../browser/install.sh"

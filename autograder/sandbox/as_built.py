@@ -110,13 +110,17 @@ def instance_dict(value) -> dict:
     return found if type(found) is dict else {}
 
 
+def _graph_link(key) -> bool:
+    return type(key) is str and key in GRAPH_LINKS
+
+
 def _children(value, kind, mro, rooms, dicts: list, strange: list) -> list:
     """What the walk goes on to from one object of a known class."""
     if kind is _FunctionType:   # a Lambda layer's function: saving writes its defaults and closure
         return [*(value.__defaults__ or ()), *(value.__kwdefaults__ or {}).values(),
                 *[_cell(cell) for cell in value.__closure__ or ()]]
     if any(among(m, mro) for m in _MAPPINGS):
-        return [part for key in value for part in (key, value[key])]   # the known type's own iteration
+        return [part for key in value if not _graph_link(key) for part in (key, value[key])]   # its own iteration
     if any(among(c, mro) for c in _CONTAINERS):
         return list(value)
     module = _module_of(kind)
@@ -130,7 +134,7 @@ def _children(value, kind, mro, rooms, dicts: list, strange: list) -> list:
         strange.append(f"a __dict__ of class {_name_of(type(own))}")
         return []
     dicts.append((own, kind))
-    return [part for key, part in _items(own) if not (type(key) is str and key in GRAPH_LINKS)]
+    return [part for key, part in _items(own) if not _graph_link(key)]
 
 
 def reach(roots, rooms=MODEL_ROOMS, strict: bool = True) -> tuple[list, list]:

@@ -85,10 +85,6 @@ class TensorFlowFirstImport:
         release()
         return None
 
-    @classmethod
-    def find_module(cls, name, path=None):   # the older finder protocol: nothing to find
-        return None
-
 
 def install() -> None:
     """Act at TensorFlow's first import in this process (nothing if it is imported already)."""

@@ -88,7 +88,7 @@ def test_kernelspec_names_the_sandbox_provisioner():
     sandbox.ensure_kernelspec()
     spec = KernelSpecManager().get_kernel_spec(sandbox.KERNEL_NAME)
     assert spec.metadata["kernel_provisioner"]["provisioner_name"] == sandbox.PROVISIONER_NAME
-    assert spec.argv[:3] == [sys.executable, "-m", "ipykernel_launcher"]
+    assert spec.argv[:3] == [sys.executable, "-m", "autograder.sandbox.kernel_launcher"]
     before = (sandbox.kernelspec.folder() / "kernel.json").stat().st_mtime_ns
     sandbox.ensure_kernelspec()   # idempotent: an unchanged spec is not rewritten
     assert (sandbox.kernelspec.folder() / "kernel.json").stat().st_mtime_ns == before
@@ -257,8 +257,11 @@ def test_tensorflow_keras_and_plot_model_work_in_the_working_folder(tmp_path):
     km, client = start(work)   # the default limits, as grading uses
     try:
         text = run(client, """
-import json
+import json, sys
+finders = lambda: [getattr(finder, "__name__", "") for finder in sys.meta_path]
+print("before", "TensorFlowFirstImport" in finders())
 import keras, tensorflow as tf
+print("after", "TensorFlowFirstImport" in finders())
 size = json.load(open("lab_settings.json"))["image_size"]
 model = keras.Sequential([keras.Input((*size, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
                           keras.layers.Dense(2)])
@@ -269,6 +272,8 @@ print("tensorflow", tf.__version__)
     finally:
         stop(km, client)
     assert "tensorflow" in text
+    # the kernel's launcher released TensorFlow's start-up pages at its first import (library_pages)
+    assert "before True" in text and "after False" in text
     assert (work / "model.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (work / "model.keras").stat().st_size > 0
 

@@ -135,6 +135,9 @@ def main(argv=None) -> int:
     import json
     import sys
 
+    from autograder.sandbox import library_pages
+
+    library_pages.install()   # TensorFlow, when the judge imports it, without its start-up's pages
     plan_file, capture_root, lab, out, *rest = (argv if argv is not None else sys.argv[1:])
     max_params = int(rest[0]) if rest else model_size.DEFAULT_MAX_PARAMS
     outcomes = judge(json.loads(Path(plan_file).read_text()), capture_root, lab, max_params)

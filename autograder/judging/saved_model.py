@@ -226,6 +226,9 @@ def main(argv=None) -> int:
     parser.add_argument("--config", help="course_config.py to use (default: $LABKIT_CONFIG or the kit's)")
     args = parser.parse_args(argv)
     from autograder.course import config
+    from autograder.sandbox import library_pages
+
+    library_pages.install()   # TensorFlow, when it is imported, without its start-up's pages
 
     try:
         settings = config.load(args.config)

@@ -11,6 +11,7 @@ uid that sees only /usr, the Python installation, the kit's package and its own 
 limit, a disk limit on its folder and, where the machine allows, a cgroup memory limit. One module per job:
 
     kernelspec   the kernelspec that names the provisioner, written where Jupyter finds it
+    kernel_launcher  the kernel's entry point: ipykernel, with library_pages installed first
     provisioner  the jupyter_client provisioner that wraps the kernel command
     command      the bubblewrap command line
     environment  the kernel's environment (an allow-list)
@@ -28,6 +29,8 @@ limit, a disk limit on its folder and, where the machine allows, a cgroup memory
                  functions, never through methods the notebook's objects override
     layers       every layer nested in a model, for the checks and the hand-over
     run_state    inside the kernel: what the kit's work leaves as it found it (random state, ...)
+    library_pages  inside the kernel (and the judge and verifier): TensorFlow without the library
+                 pages its start-up read once, released at its first import
 
 nbgrader's Execute preprocessor that starts this kernel is `autograder.preprocessors.sandboxed_execute`;
 `labkit sandbox-check` is `autograder.grading.sandbox_check`.

@@ -9,12 +9,13 @@ from autograder.course.files import write_text_atomic
 
 
 def spec() -> dict:
-    """kernel.json: this Python's ipykernel, started by the sandbox provisioner."""
+    """kernel.json: this Python's ipykernel (through the kit's launcher), started by the sandbox provisioner."""
     from autograder.sandbox import KERNEL_NAME, PROVISIONER_NAME
 
     return {
-        # no history database: a grading kernel never needs one, and HOME is a throw-away /tmp
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+        # ipykernel, releasing TensorFlow's start-up pages (autograder.sandbox.library_pages); no
+        # history database: a grading kernel never needs one, and HOME is a throw-away /tmp
+        "argv": [sys.executable, "-m", "autograder.sandbox.kernel_launcher", "-f", "{connection_file}",
                  "--HistoryManager.hist_file=:memory:"],
         "display_name": f"Python 3 ({KERNEL_NAME})",
         "language": "python",

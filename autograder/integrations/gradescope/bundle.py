@@ -13,8 +13,11 @@ from autograder.integrations.gradescope.layout import (
     ASSIGNMENT_FILES,
     BUNDLE_KIND,
     CACHE,
+    CONTAINER_MB,
     COURSE,
     KIT,
+    MEASURED_MB,
+    MEASURED_PROFILE,
     PLAN_FILE,
 )
 from autograder.integrations.gradescope.scripts import RUN_AUTOGRADER, SETUP_SH
@@ -27,14 +30,30 @@ class BundleError(RuntimeError):
     """The autograder zip cannot be built (missing assets, for example)."""
 
 
+def memory_note(profile: str) -> str:
+    """What the run needs in Gradescope's container, as measured (for the config, the manifest, the log)."""
+    parts = ", ".join(f"the {name} {mb} MB" for name, mb in MEASURED_MB.items())
+    if profile != MEASURED_PROFILE:
+        return (f"Memory: measured on the {MEASURED_PROFILE!r} profile only ({parts} at most, within Gradescope's "
+                f"default {CONTAINER_MB} MB container); the {profile!r} profile may need more (MobileNetV2 on "
+                "photos does): if submissions stop at the memory limit or with a dead kernel, raise the "
+                "container's memory in the assignment's autograder settings.")
+    return (f"Memory, measured on this profile with the solution: {parts} at most (resident); the whole run "
+            f"gets every point in Gradescope's default {CONTAINER_MB} MB container.")
+
+
 def bundled_config(settings) -> str:
     """The course's course_config.py, pointed at the bundled cache and assignment files."""
+    import textwrap
+
     from autograder.integrations.classroom import without_secret
 
     text = without_secret(Path(settings.config_file).read_text())
+    note = textwrap.fill(memory_note(settings.profile), 100, initial_indent="# ", subsequent_indent="# ")
     return text + f'''
 
 # --- set by `labkit gradescope-bundle`: paths inside the autograder zip ---------------------
+{note}
 import os as _os
 
 CACHE_DIR = "{CACHE}"
@@ -122,10 +141,13 @@ def build_bundle(settings, out: str | Path, say=print) -> Path:
             "manual_activities": sorted(manual), "plan_sha256": plan.sha256(),
             "source_sha256": source_sha256(settings),
             "hidden_images": sum(1 for name in digests if "/hidden_test/" in name),
+            "memory_mb": {"container": CONTAINER_MB, "measured_profile": MEASURED_PROFILE,
+                          "measured_peaks": MEASURED_MB},
             "files": digests,
         }
         _add(archive, "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode())
     say(f"gradescope-bundle: {out} ({out.stat().st_size / 2**20:.1f} MB, {len(digests)} files, "
         f"{plan.total:g} autograded points; activity {', '.join(map(str, sorted(manual))) or '-'} graded "
         "by hand). It holds the hidden test split: keep it off the students' side.")
+    say(f"gradescope-bundle: {memory_note(settings.profile)}")
     return out

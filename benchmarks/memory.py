@@ -28,12 +28,14 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from autograder.authoring import solutions  # noqa: E402
 from autograder.course import config  # noqa: E402
 from autograder.course import plan as plans  # noqa: E402
 from autograder.integrations.pytest import run as runs  # noqa: E402
 from autograder.preprocessors.limited_execute import LimitedExecute  # noqa: E402
+from solution_runtime import vm_hwm_mb as high_water_mb  # noqa: E402  (a process's own peak RSS)
 
 GOAL_MB = 700.0
 MB = 2**20
@@ -56,17 +58,6 @@ def kind_of(process: psutil.Process) -> str:
     if "autograder.judging.saved_model" in command:
         return VERIFIER
     return KERNEL
-
-
-def high_water_mb(pid: int) -> float:
-    """A process's own peak RSS (VmHWM), which no sampling interval can miss."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 class Sampler(threading.Thread):

@@ -30,7 +30,7 @@ BUDGET_SECONDS = 60.0
 BUDGET_MB = 1536.0
 
 
-def _vm_hwm_mb(pid: int) -> float:
+def vm_hwm_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -57,7 +57,7 @@ class MemoryWatcher(threading.Thread):
             for child in me.children(recursive=True):
                 try:
                     total += child.memory_info().rss / 2**20
-                    self.peak_hwm_mb = max(self.peak_hwm_mb, _vm_hwm_mb(child.pid))
+                    self.peak_hwm_mb = max(self.peak_hwm_mb, vm_hwm_mb(child.pid))
                 except psutil.Error:
                     continue
             self.peak_tree_mb = max(self.peak_tree_mb, total)

@@ -6,7 +6,8 @@ a variable's `numpy` or `__array__`), or, on a class the notebook defined, a pro
 - knows a value by its real type (`type(value)` and that type's MRO), never by `isinstance`, which
   asks the object's `__class__`;
 - accepts only classes that existed before the notebook's first cell (Keras's, TensorFlow's, ...):
-  a model that holds an object of a class the notebook defined is not handed over;
+  a model that holds an object of a class the notebook defined is not saved (the kernel measures
+  it instead, checks.measure);
 - saves with `keras.saving.save_model` as bound here, never with the model's own `save`, and while
   it saves, hides every entry of an instance's `__dict__` that shadows a method of its type, on the
   model and on everything the save reaches (layers, variables, optimizer, ...). They are put back

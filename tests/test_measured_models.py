@@ -118,3 +118,33 @@ def test_the_measuring_sandbox_sees_images_and_the_notebooks_code_but_no_labels(
     with pytest.raises(saved_in_sandbox.MeasureFailed) as refused:
         saved_in_sandbox.outputs(path, spy, images, settings, timeout=120)
     assert "SEEN ['definitions.py', 'images.npz', 'model.keras'] ['images'] False False False" in str(refused.value)
+
+
+def own_loss(labels, outputs):
+    """A loss the notebook wrote: the model that uses it is measured in the kernel."""
+    return keras.losses.sparse_categorical_crossentropy(labels, outputs)
+
+
+def test_the_hand_in_of_a_measured_model_is_compared_by_its_outputs(lab, tmp_path):
+    frozen = base(lab)
+
+    def compiled():
+        inputs = keras.Input(shape=SHAPE)
+        outputs = keras.layers.Dense(len(CLASSES), activation="softmax")(frozen(inputs, training=False))
+        built = keras.Model(inputs, outputs)
+        built.compile(optimizer="adam", loss=own_loss)
+        return built
+
+    model, other = compiled(), compiled()
+    keras.saving.save_model(model, lab / SETTINGS["saved_model_file"])
+    source = "checks.saved_model(model=regularized_model)"
+    called, names = _calls("a10", source)
+    measure.capture("a10", names, {"regularized_model": model}, str(tmp_path))
+    assert '"kind": "measured"' in (tmp_path / "a10" / "values.json").read_text()
+    prop = GradedProperty("a10", 10, 1.0, source, called, names)
+    outcome = judge.judge_cell(prop, tmp_path, rebuild.Reference(lab, capture_root=tmp_path))
+    assert outcome.passed, outcome.message
+
+    keras.saving.save_model(other, lab / SETTINGS["saved_model_file"])   # another model's weights
+    outcome = judge.judge_cell(prop, tmp_path, rebuild.Reference(lab, capture_root=tmp_path))
+    assert not outcome.passed and "as trained" in outcome.message, outcome.message

@@ -55,6 +55,11 @@ class Measured:
         return (None, *shape)
 
     @property
+    def weights(self):
+        raise NotMeasured("the weights of a model built with the notebook's own classes or functions (they "
+                          "are not handed over; the checks use its outputs and the saved files)")
+
+    @property
     def trainable_weights(self) -> list:
         return [None] * int(self.record.get("trainable_count", 0))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from machine_needs import unavailable
 from test_pytest_path import AUTOGRADED, PLAN, SETTINGS, graded_runs
 
 from autograder.integrations import gradescope
@@ -220,7 +221,7 @@ def test_solution_gets_every_autograded_point(results):
 def test_solution_gets_every_point_in_gradescopes_default_container_memory(graded):
     results, memory = graded
     if memory is None:
-        pytest.skip(f"no cgroup with a memory limit can be made here to hold the run to {CONTAINER_MB} MB")
+        unavailable(f"no cgroup with a memory limit can be made here to hold the run to {CONTAINER_MB} MB")
     solution = results["solution"]
     assert memory["oom_kills"] == 0, memory
     assert solution["extra_data"]["execution"]["status"] == "ok", solution["output"]

@@ -51,15 +51,12 @@ def _images(namespace) -> list[np.ndarray]:
 
 
 def _outputs(model, batches) -> tuple[list[str], list[np.ndarray]]:
-    keys, rows = [], []
+    rows: dict = {}   # image key -> output row, in the order first seen
     for images in batches:
         outputs = kt.predict(model, images)
         for image, row in zip(images, outputs):
-            key = image_key(image)
-            if key not in keys:
-                keys.append(key)
-                rows.append(np.asarray(row))
-    return keys, rows
+            rows.setdefault(image_key(image), np.asarray(row))
+    return list(rows), list(rows.values())
 
 
 def _try(record: dict, name: str, measure) -> None:

@@ -1,11 +1,13 @@
 """Benchmark: the kit's batch grader against plain sequential `nbgrader autograde`.
 
-    .venv/bin/python benchmarks/grading_speed.py [--students 8] [--jobs 2] [--keep DIR]
+    .venv/bin/python benchmarks/grading_speed.py [--students 8] [--jobs 2] [--rounds 2] [--only-ratio] [--keep DIR]
 
 For the same simulated submissions (the demo's class, repeated up to --students) in a temporary copy
 of the course, it measures, side by side in one run:
-  1. wall time of `nbgrader autograde <assignment>` (sequential, the repository's nbgrader config);
-  2. wall time of `labkit grade --jobs N` (with its out-of-kernel verification, and once without);
+  1. wall time of `nbgrader autograde <assignment>` (sequential, the repository's nbgrader config)
+     and of `labkit grade --jobs N` (with its out-of-kernel verification), in --rounds rounds that
+     alternate which of the two goes first, and the ratio of each round;
+  2. wall time of `labkit grade --jobs N --no-verify`;
   3. per-submission overhead of the kit over bare execution of the same notebook (nbclient, one
      kernel, same folder contents), both run alone with one job;
   4. peak resident memory of each grading kernel (the kit's memory watcher);
@@ -132,11 +134,44 @@ def simulated_course(count: int, keep: str | None = None):
     return folder, course, env, students
 
 
+def one_round(number: int, folder: Path, course, env: dict, submitted: Path, jobs: int) -> dict:
+    """Both graders on the same submissions, nbgrader first in odd rounds and the kit first in even
+    ones, so that neither always meets a warmer page cache or a busier machine."""
+    seconds = {}
+
+    def autograde() -> None:
+        seconds["autograde"] = timed([str(BIN / "nbgrader"), "autograde", course.assignment, "--force"],
+                                     folder, env)
+        print(f"  nbgrader autograde (sequential):     {seconds['autograde']:7.1f} s   "
+              f"{cpu_note(seconds['autograde'])}")
+        seconds["feedback"] = timed([str(BIN / "nbgrader"), "generate_feedback", course.assignment, "--force"],
+                                    folder, env)
+        print(f"  + nbgrader generate_feedback:        {seconds['feedback']:7.1f} s")
+
+    def kit() -> None:
+        seconds["kit"] = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(jobs), "--out",
+                                str(folder / f"kit_round{number}"), "--quiet"], folder, env)
+        print(f"  labkit grade --jobs {jobs} (with verify):  {seconds['kit']:7.1f} s   {cpu_note(seconds['kit'])}")
+
+    order = (autograde, kit) if number % 2 else (kit, autograde)
+    print(f"round {number}: {' then '.join(step.__name__ for step in order)}")
+    for step in order:
+        step()
+    print(f"  ratio: {seconds['autograde'] / seconds['kit']:.2f}x faster than autograde, "
+          f"{(seconds['autograde'] + seconds['feedback']) / seconds['kit']:.2f}x than autograde + feedback")
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", help="keep the work folder here instead of a temporary one")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of both graders, in alternating order (default 2)")
+    parser.add_argument("--only-ratio", action="store_true",
+                        help="stop after the rounds: skip --no-verify, the one-submission overhead and "
+                             "the sandbox's cost")
     args = parser.parse_args()
     folder, course, env, students = simulated_course(args.students, args.keep)
     submitted = folder / "submitted"
@@ -144,24 +179,28 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f} at the start")
 
     timed([str(BIN / "nbgrader"), "generate_assignment", course.assignment, "--force"], folder, env)
-    nbgrader_s = timed([str(BIN / "nbgrader"), "autograde", course.assignment, "--force"], folder, env)
-    print(f"nbgrader autograde (sequential):       {nbgrader_s:7.1f} s   {cpu_note(nbgrader_s)}")
-    feedback_s = timed([str(BIN / "nbgrader"), "generate_feedback", course.assignment, "--force"], folder, env)
-    print(f"  + nbgrader generate_feedback:          {feedback_s:7.1f} s   (total {nbgrader_s + feedback_s:.1f} s)")
-    kit_s = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(args.jobs), "--out",
-                   str(folder / "kit"), "--quiet"], folder, env)
-    print(f"labkit grade --jobs {args.jobs} (with verify):    {kit_s:7.1f} s   {nbgrader_s / kit_s:.2f}x faster "
-          f"than autograde, {(nbgrader_s + feedback_s) / kit_s:.2f}x than autograde + feedback")
-    print(f"  {cpu_note(kit_s)}")
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        rounds.append(one_round(number, folder, course, env, submitted, args.jobs))
+    if len(rounds) > 1:
+        ratios = [r["autograde"] / r["kit"] for r in rounds]
+        print(f"over {len(rounds)} rounds: labkit grade --jobs {args.jobs} is "
+              f"{statistics.mean(ratios):.2f}x faster than nbgrader autograde "
+              f"(rounds: {', '.join(f'{r:.2f}x' for r in ratios)})")
+    last = folder / f"kit_round{len(rounds)}"
+    if args.only_ratio:
+        print(f"in the batch, per worker: {in_worker_overhead(last)} with verify")
+        print(f"load average {os.getloadavg()[0]:.1f} at the end; work folder: {folder}")
+        return 0
     kit_nv_s = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(args.jobs), "--out",
                       str(folder / "kit_noverify"), "--quiet", "--no-verify"], folder, env)
-    print(f"labkit grade --jobs {args.jobs} --no-verify:      {kit_nv_s:7.1f} s   {nbgrader_s / kit_nv_s:.2f}x faster "
-          f"than autograde, {(nbgrader_s + feedback_s) / kit_nv_s:.2f}x than autograde + feedback")
+    print(f"labkit grade --jobs {args.jobs} --no-verify:      {kit_nv_s:7.1f} s   "
+          f"{rounds[-1]['autograde'] / kit_nv_s:.2f}x faster than the last round's autograde")
     print(f"  {cpu_note(kit_nv_s)}")
 
-    print(f"in the batch, per worker: {in_worker_overhead(folder / 'kit')} with verify, "
+    print(f"in the batch, per worker: {in_worker_overhead(last)} with verify, "
           f"{in_worker_overhead(folder / 'kit_noverify')} without")
-    states = [json.loads(p.read_text()) for p in sorted((folder / "kit" / "state").glob("*.json"))]
+    states = [json.loads(p.read_text()) for p in sorted((last / "state").glob("*.json"))]
     peaks = [s["execution"].get("peak_memory_mb", 0) for s in states if s.get("execution")]
     print(f"peak kernel memory: max {max(peaks):.0f} MB, median {statistics.median(peaks):.0f} MB "
           f"(limit {course.memory_limit_mb} MB)")

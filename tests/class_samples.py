@@ -78,7 +78,10 @@ EXPECTED = {
 }
 
 
-def result(settings, student: str, failures: dict[str, str], accuracy: float | None = 0.85,
+ABOVE = "above"   # a hidden-split accuracy 10 points above the course's threshold
+
+
+def result(settings, student: str, failures: dict[str, str], accuracy: float | str | None = ABOVE,
            seconds: float = 40.0, peak_memory_mb: float = 800.0, status: str = OK, message: str = "",
            comment: dict | None = None) -> GradeResult:
     """One student's result: every autograded cell passed but those in `failures` (grade_id ->
@@ -89,6 +92,8 @@ def result(settings, student: str, failures: dict[str, str], accuracy: float | N
         cells.append(CellGrade(grade_id, activity_of(grade_id), 0.0 if failed or by_hand else points, points,
                                passed=not failed and not by_hand, needs_manual_grade=by_hand,
                                error=failures.get(grade_id, "")).to_dict())
+    if accuracy == ABOVE:
+        accuracy = round(settings.accuracy_threshold + 0.10, 4)
     verify = {"status": "not run"} if accuracy is None else {
         "status": "verified" if accuracy >= settings.accuracy_threshold else "failed", "accuracy": accuracy,
         "threshold": settings.accuracy_threshold, "ok": accuracy >= settings.accuracy_threshold}
@@ -100,9 +105,12 @@ def result(settings, student: str, failures: dict[str, str], accuracy: float | N
 
 
 def planted_class(settings) -> list[GradeResult]:
-    accuracies = [0.86, 0.74, 0.76, 0.9, 0.85, 0.8, 0.73, 0.88]
-    return [result(settings, student, failures, accuracy=accuracy, seconds=30 + 3 * i, peak_memory_mb=700 + 20 * i)
-            for i, ((student, failures), accuracy) in enumerate(zip(PLANTED.items(), accuracies))]
+    # around the course's threshold: two just below it, one just above, the others well clear
+    offsets = [0.11, -0.01, 0.01, 0.15, 0.10, 0.05, -0.02, 0.13]
+    threshold = settings.accuracy_threshold
+    return [result(settings, student, failures, accuracy=round(threshold + offset, 4), seconds=30 + 3 * i,
+                   peak_memory_mb=700 + 20 * i)
+            for i, ((student, failures), offset) in enumerate(zip(PLANTED.items(), offsets))]
 
 
 def sixteen(settings) -> list[GradeResult]:
@@ -115,7 +123,8 @@ def sixteen(settings) -> list[GradeResult]:
         student, failures = list(PLANTED.items())[i % len(PLANTED)]
         facts = dict(ANA if i % 2 else BEN)
         comment = {"grade_id": "a13_comment_answer", "text": good_comment(facts), "facts": facts}
-        found.append(result(settings, f"{student}_{i:02d}", failures, accuracy=0.70 + 0.012 * i,
+        accuracy = round(settings.accuracy_threshold - 0.05 + 0.012 * i, 4)
+        found.append(result(settings, f"{student}_{i:02d}", failures, accuracy=accuracy,
                             seconds=35 + 2.5 * i, peak_memory_mb=650 + 15 * i, comment=comment))
     return found
 

@@ -141,7 +141,8 @@ def test_transfer_beats_training_from_scratch(prepared):
     settings, _ = prepared
     result = compare(settings)
     assert result["transfer"] >= settings.accuracy_threshold, result
-    assert result["transfer"] > result["scratch"] + 0.05, result
+    # the lab's point, as its issue states it: at least 10 points above the same model from scratch
+    assert result["transfer"] >= result["scratch"] + 0.10, result
 
 
 def test_changing_the_instructors_folder_changes_the_fingerprint(tmp_path, monkeypatch):

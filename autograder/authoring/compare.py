@@ -2,6 +2,11 @@
 architecture trained from scratch on the same small training folder (`labkit compare`)."""
 from __future__ import annotations
 
+import re
+import tempfile
+import time
+from pathlib import Path
+
 from autograder.course.seeding import seed_everything
 from autograder.data.bases import load_base
 
@@ -53,13 +58,54 @@ def compare(settings) -> dict:
     return results
 
 
+# The solution's seeding calls, as `labkit solutions` writes them (the split's seed is left alone).
+SEEDING_CALL = re.compile(r'set_random_seed\(settings\["seed"\]\)')
+
+
+def solution_accuracy(settings, seed: int | None = None) -> tuple[float, float]:
+    """(hidden-split accuracy of the model the solution notebook saves, seconds the notebook took).
+    With `seed`, the notebook's seeding calls use it instead of the course's seed; the training and
+    validation split stay the course's."""
+    import keras
+
+    from autograder.authoring import solutions
+    from autograder.course import vocabulary
+    from autograder.judging.saved_model import hidden_accuracy, hidden_class_names
+
+    notebook = solutions.to_solution(vocabulary.read(settings.source_dir / settings.notebook_name))
+    if seed is not None:
+        replaced = 0
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.source, count = SEEDING_CALL.subn(f"set_random_seed({int(seed)})", cell.source)
+                replaced += count
+        if not replaced:
+            raise ValueError("the solution notebook has no `set_random_seed(settings[\"seed\"])` to re-seed")
+    with tempfile.TemporaryDirectory(prefix="labkit-compare-") as folder:
+        workdir = Path(folder)
+        solutions.copy_assets(settings, workdir)
+        started = time.perf_counter()
+        solutions.execute(notebook, workdir, timeout=settings.notebook_timeout)
+        seconds = time.perf_counter() - started
+        model = keras.models.load_model(workdir / settings.saved_model_file, compile=False)
+        return hidden_accuracy(model, settings, hidden_class_names(settings)), seconds
+
+
 def run(settings) -> bool:
-    """`labkit compare`: prepare if needed, compare, print both accuracies; True when transfer wins."""
+    """`labkit compare`: prepare if needed, compare, run the solution notebook, print the three
+    accuracies; True when transfer wins and the solution reaches the course's threshold."""
     from autograder.authoring.prepare import prepare
 
     prepare(settings)
     result = compare(settings)
     print(f"compare: on {result['hidden_images']} hidden images, after {result['epochs']} epochs on "
           f"{result['train_images']} training images: transfer {result['transfer']:.3f}, "
-          f"from scratch {result['scratch']:.3f}")
-    return result["transfer"] > result["scratch"]
+          f"from scratch {result['scratch']:.3f} "
+          f"(gap {100 * (result['transfer'] - result['scratch']):.1f} points)")
+    accuracy, seconds = solution_accuracy(settings)
+    print(f"compare: the solution notebook's saved model scores {accuracy:.3f} on the hidden split "
+          f"(ACCURACY_THRESHOLD {settings.accuracy_threshold:.2f}; the notebook ran in {seconds:.1f} s)")
+    if accuracy < settings.accuracy_threshold:
+        print("compare: the solution falls below the course's own threshold; lower ACCURACY_THRESHOLD "
+              "or give the lab more training images or epochs (docs/reproducibility.md)")
+    return result["transfer"] > result["scratch"] and accuracy >= settings.accuracy_threshold

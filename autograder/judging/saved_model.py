@@ -35,7 +35,9 @@ def _manifest(settings) -> dict:
     return read_manifest(settings) or {}
 
 
-def _class_names(settings, manifest) -> list[str]:
+def hidden_class_names(settings, manifest: dict | None = None) -> list[str]:
+    """The hidden split's class folders, checked against the manifest's class names when it has them."""
+    manifest = manifest or {}
     hidden = settings.hidden_test_dir
     if not hidden.is_dir():
         raise VerifyError(f"hidden test split not found at {hidden}; run `labkit prepare` on the grader")
@@ -172,7 +174,7 @@ def verify(model_path, settings=None) -> VerifyResult:
     classes: list[str] = []
     try:
         manifest = _manifest(settings)
-        classes = _class_names(settings, manifest)
+        classes = hidden_class_names(settings, manifest)
         try:
             model = _load_model(Path(model_path), settings.max_model_params)
             accuracy = hidden_accuracy(model, settings, classes)

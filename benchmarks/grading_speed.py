@@ -107,6 +107,22 @@ def in_worker_overhead(out: Path) -> str:
             f"({(worker - kernel) / len(states):.1f} s per submission)")
 
 
+def stage_table(out: Path) -> str:
+    """Mean seconds per submission of each grading step (GradeResult.stages), the kernel's own time
+    (inside nbgrader's autograde) shown apart."""
+    states = [json.loads(p.read_text()) for p in sorted((out / "state").glob("*.json"))]
+    steps: dict[str, list[float]] = {}
+    for state in states:
+        kernel = (state.get("execution") or {}).get("seconds", 0.0)
+        steps.setdefault("the kernel (the notebook's own work)", []).append(kernel)
+        for step, seconds in (state.get("stages") or {}).items():
+            if step.startswith("nbgrader autograde"):
+                step, seconds = "nbgrader autograde beyond the kernel", seconds - kernel
+            steps.setdefault(step, []).append(seconds)
+        steps.setdefault("the whole worker", []).append(state["seconds"])
+    return "\n".join(f"    {statistics.mean(values):6.2f} s  {step}" for step, values in steps.items())
+
+
 def simulated_course(count: int, keep: str | None = None):
     """(work folder, course settings, environment, student -> notebook): a temporary copy of the
     course with `count` simulated submissions (the demo's class, repeated) under submitted/."""
@@ -190,6 +206,7 @@ def main() -> int:
     last = folder / f"kit_round{len(rounds)}"
     if args.only_ratio:
         print(f"in the batch, per worker: {in_worker_overhead(last)} with verify")
+        print(f"where a worker's time goes, mean per submission (last round):\n{stage_table(last)}")
         print(f"load average {os.getloadavg()[0]:.1f} at the end; work folder: {folder}")
         return 0
     kit_nv_s = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(args.jobs), "--out",
@@ -198,6 +215,7 @@ def main() -> int:
           f"{rounds[-1]['autograde'] / kit_nv_s:.2f}x faster than the last round's autograde")
     print(f"  {cpu_note(kit_nv_s)}")
 
+    print(f"where a worker's time goes, mean per submission (last round):\n{stage_table(last)}")
     print(f"in the batch, per worker: {in_worker_overhead(last)} with verify, "
           f"{in_worker_overhead(folder / 'kit_noverify')} without")
     states = [json.loads(p.read_text()) for p in sorted((last / "state").glob("*.json"))]

@@ -335,6 +335,26 @@ def test_steps_after_a_real_kernel_run_are_fenced(course, tmp_path, monkeypatch)
     assert Path(result.autograded_notebook).is_file() and Path(result.feedback_html).is_file()
 
 
+def test_nbgraders_page_is_drawn_once_from_the_final_totals_and_each_step_is_timed(course, tmp_path, monkeypatch):
+    """The page is drawn after the judgment, once; drawing it before as well cost a second or two of
+    every submission. Each step's seconds are kept for benchmarks/grading_speed.py."""
+    drawn = []
+    draw = feedback.nbgrader_feedback
+
+    def counted(settings, root, student):
+        drawn.append(student)
+        return draw(settings, root, student)
+
+    monkeypatch.setattr(feedback, "nbgrader_feedback", counted)
+    release = helpers.generate_release(course["config"])
+    result = worker.grade(task_for(course, tmp_path, helpers.solved(release, a02_squares="squares = [1]")))
+    assert result.status == OK and result.total == 2 + 1, (result.status, result.message, result.notes)
+    assert drawn == ["zed"]
+    for step in ("nbgrader autograde (kernel included)", "hand-over", "judge", "nbgrader's feedback page"):
+        assert result.stages.get(step, -1) >= 0, (step, result.stages)
+    assert result.stages["nbgrader autograde (kernel included)"] >= result.execution["seconds"]
+
+
 def test_a_hand_grade_moves_the_late_penalty_nbgraders_gradebook_subtracts(course, tmp_path):
     """A late student graded by hand after grading: nbgrader's gradebook (its feedback, formgrader,
     `nbgrader export`) subtracts the penalty of the new total, as grades.csv does."""

@@ -104,6 +104,7 @@ class GradeResult(_Record):
     comment: dict = field(default_factory=dict)       # activity 13: text and facts (autograder.comments)
     late: dict = field(default_factory=dict)          # the deadline's say (course.deadlines.late_record)
     reproduced: list = field(default_factory=list)    # accuracies of activities 8 and 10, submitted and regraded
+    stages: dict = field(default_factory=dict)        # seconds of each grading step (benchmarks/grading_speed.py)
 
     @property
     def failed(self) -> bool:

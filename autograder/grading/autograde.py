@@ -1,8 +1,10 @@
 """Autograde one submission: nbgrader in its private course, then the verdicts made outside the kernel."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,6 +44,16 @@ PAGE = Stage("nbgrader's feedback page", instead="the feedback page holds the su
 KEPT = Stage("keeping a copy of the graded notebook", instead="the graded notebook is not kept")
 
 
+@contextlib.contextmanager
+def clocked(result: GradeResult, step: str):
+    """Add the seconds the block takes to `result.stages[step]`: where a worker's time goes."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        result.stages[step] = round(result.stages.get(step, 0.0) + time.monotonic() - started, 3)
+
+
 def autograde(task: Task, settings, submission: Submission, result: GradeResult, verifier=None,
               judge_call=None, notebook=None) -> str | None:
     """nbgrader's autograde on the private course, then the judgment outside the kernel and the
@@ -55,12 +67,14 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
     facts_call = ForkedCall("labkit-facts")   # activity 13's facts from the same hand-over (comments.gather)
     try:
         plan = plans.from_settings(settings)
-        root = lay_out_course(task, settings, submission, notebook)
+        with clocked(result, "laying out the private course"):
+            root = lay_out_course(task, settings, submission, notebook)
         report_path = root / "execution.json"
         store = root / "capture"   # beside the gradebook: never in the kernel's sandbox
         api = NbGraderAPI(config=nbgrader_config(settings, root, report_path, defer_verification=task.verify,
                                                  capture=handover.capture_names(plan), capture_store=store))
-        outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
+        with clocked(result, "nbgrader autograde (kernel included)"):
+            outcome = api.autograde(settings.assignment, submission.student, force=True, create=True)
         log_dir = Path(task.out_dir) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         (log_dir / f"{submission.student}.log").write_text(outcome.get("log", "") + outcome.get("error", ""))
@@ -80,7 +94,8 @@ def autograde(task: Task, settings, submission: Submission, result: GradeResult,
                                 store, verifier, judge_call, facts_call)
     finally:
         facts_call.close()
-    per_student(KEPT, result, keep, task, settings, submission, autograded, result)
+    with clocked(result, "keeping the graded notebook"):
+        per_student(KEPT, result, keep, task, settings, submission, autograded, result)
     return page
 
 
@@ -107,11 +122,11 @@ def judge_and_verify(task: Task, settings, submission: Submission, result: Grade
     """The steps after the kernel, each fenced: the grades, the judgment outside the kernel, the saved
     model's verification, activity 13's facts and nbgrader's feedback page (returned)."""
     root = autograded.parents[3]
-    with required(GRADES):
+    with required(GRADES), clocked(result, "reading the grades"):
         cells = read_grades(db_url, settings, submission.student)
     per_student(ERROR_LINES, result, attach_errors, cells, autograded)
     result.cells = [cell.to_dict() for cell in cells]
-    with required(JUDGING):
+    with required(JUDGING), clocked(result, "hand-over"):
         capture, lab, notes = handover.hand_over(autograded.parent, settings, root / "judge", store=store)
     result.notes.extend(notes)
     judged_ids = set(handover.capture_names(plan))
@@ -119,26 +134,30 @@ def judge_and_verify(task: Task, settings, submission: Submission, result: Grade
     with ThreadPoolExecutor(max_workers=1) as pool:
         verifying = (pool.submit(model_verdict.run, lab / settings.notebook_name, settings, verifier)
                      if task.verify else None)
-        with required(JUDGING):
+        with required(JUDGING), clocked(result, "judge"):
             outcomes, failure = handover.judge(judge_call, plan, capture, lab, settings)
         per_student(VERDICTS, result, cell_outputs.write_verdicts, autograded, outcomes, failure, judged_ids)
-        page = per_student(PAGE, result, feedback.nbgrader_feedback, settings, root, submission.student)
         if verifying is not None:   # a failure here is the grader's: model_verdict.apply tells the student
-            result.verify = per_student(VERIFIER, None, verifying.result, fallback=lambda note: {
-                "status": "error", "ok": None, "error": note})
+            with clocked(result, "waiting for the verifier"):
+                result.verify = per_student(VERIFIER, None, verifying.result, fallback=lambda note: {
+                    "status": "error", "ok": None, "error": note})
     with required(JUDGING):
         changed = handover.apply(result, outcomes, failure, judged_ids)
-    result.comment = per_student(FACTS, result, gather_comment, facts_call, plan, capture, lab, settings,
-                                 submission.notebook, result.verify, fallback={})
+    with clocked(result, "activity 13's facts"):
+        result.comment = per_student(FACTS, result, gather_comment, facts_call, plan, capture, lab, settings,
+                                     submission.notebook, result.verify, fallback={})
     with required(VERIFYING):
         changed = model_verdict.apply(result, settings, deferred=task.verify) or changed
-    if changed:
-        page = per_student(PAGE, result, stored_page, db_url, settings, result, root)
-    return page
+    # nbgrader's page is drawn once, from the final totals: a page drawn before the judgment would
+    # be thrown away whenever the judgment changes a cell, and drawing it costs a second or two
+    with clocked(result, "nbgrader's feedback page"):
+        if changed:
+            return per_student(PAGE, result, stored_page, db_url, settings, result, root)
+        return per_student(PAGE, result, feedback.nbgrader_feedback, settings, root, submission.student)
 
 
 def stored_page(db_url: str, settings, result: GradeResult, root: Path) -> str | None:
-    """nbgrader's feedback page again, after the private gradebook has the new totals."""
+    """nbgrader's feedback page, after the private gradebook has the new totals."""
     gradebook.store(db_url, settings, result)
     return feedback.nbgrader_feedback(settings, root, result.student)
 

@@ -1,6 +1,6 @@
 """Benchmark: where the memory of a grading goes, for the solution notebook.
 
-    .venv/bin/python benchmarks/memory.py [--json] [--no-steps]
+    .venv/bin/python benchmarks/memory.py [--json] [--no-steps] [--notebook SUBMISSION.ipynb]
 
 The solution (the source notebook with its answers, in a folder holding what is released with it) is
 graded as the pytest path and the Gradescope bundle grade it (autograder.integrations.pytest.run.grade):
@@ -12,7 +12,8 @@ step: what the kernel holds after it, the change, and the highest sum seen while
 
 With steps (the default), the kernel imports numpy, tensorflow, keras and matplotlib and runs one
 TensorFlow op, one at a time, before the hand-over module (which imports them all anyway) and the
-notebook's first cell, so that each has a row. Figures only; nothing here asserts a number.
+notebook's first cell, so that each has a row. With --notebook, a submission is graded instead of the
+solution (in the same folder of released files). Figures only; nothing here asserts a number.
 """
 from __future__ import annotations
 
@@ -145,8 +146,8 @@ class Metered(LimitedExecute):
                 self.sampler.end(f"cell {grade_id or index}")
 
 
-def metered_grade(settings, plan, steps: bool) -> tuple[runs.Graded, Sampler]:
-    """Grade the solution with the sampler running."""
+def metered_grade(settings, plan, steps: bool, submission: Path | None = None) -> tuple[runs.Graded, Sampler]:
+    """Grade the solution (or `submission`) with the sampler running."""
     sampler = Sampler()
     original = runs._executor
 
@@ -161,7 +162,7 @@ def metered_grade(settings, plan, steps: bool) -> tuple[runs.Graded, Sampler]:
         student.mkdir()
         solutions.copy_assets(settings, student)
         notebook = student / settings.notebook_name
-        notebook.write_bytes((settings.source_dir / settings.notebook_name).read_bytes())
+        notebook.write_bytes((submission or settings.source_dir / settings.notebook_name).read_bytes())
         runs._executor = executor
         sampler.start()
         try:
@@ -206,6 +207,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-steps", action="store_true",
                         help="no import steps before the notebook: the kernel runs exactly as in grading")
+    parser.add_argument("--notebook", type=Path, help="grade this submission instead of the solution")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # as the grading paths have it; the kernel inherits it
     settings = config.load()
@@ -214,7 +216,7 @@ def main(argv=None) -> int:
     if not is_current(settings):
         prepare(settings)
     plan = plans.from_settings(settings)
-    graded, sampler = metered_grade(settings, plan, steps=not args.no_steps)
+    graded, sampler = metered_grade(settings, plan, steps=not args.no_steps, submission=args.notebook)
     passed = sum(1 for outcome in graded.outcomes.values() if outcome["passed"])
     peak = max(sampler.peaks[KERNEL], sampler.kernel_hwm)
     figures = {"kernel_peak_mb": round(peak, 1), "kernel_tree_peak_mb": round(sampler.peaks[KERNEL], 1),
@@ -239,7 +241,7 @@ def main(argv=None) -> int:
           f"goal <= {GOAL_MB:.0f} MB: {'met' if peak <= GOAL_MB else 'NOT MET'}")
     print(f"grader's own processes: judge {sampler.peaks[JUDGE]:.0f} MB, verifier {sampler.peaks[VERIFIER]:.0f} MB, "
           f"the grading process itself (nbclient, nbgrader) {sampler.peaks['grader']:.0f} MB")
-    print(f"solution: {passed} of {len(graded.outcomes)} grade cells passed, run {graded.execution.get('status')}, "
+    print(f"{args.notebook.name if args.notebook else 'solution'}: {passed} of {len(graded.outcomes)} grade cells passed, run {graded.execution.get('status')}, "
           f"{graded.seconds:.0f} s")
     return 0
 

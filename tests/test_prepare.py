@@ -145,6 +145,18 @@ def test_transfer_beats_training_from_scratch(prepared):
     assert result["transfer"] >= result["scratch"] + 0.10, result
 
 
+def test_the_seeds_benchmark_gives_the_solution_another_seed_and_keeps_the_split():
+    from autograder.authoring.compare import solution_notebook
+
+    settings = config.load()
+    course = "\n".join(c.source for c in solution_notebook(settings).cells if c.cell_type == "code")
+    reseeded = "\n".join(c.source for c in solution_notebook(settings, 7).cells if c.cell_type == "code")
+    calls = course.count('set_random_seed(settings["seed"])')
+    assert calls >= 2   # the setup cell and each training cell
+    assert reseeded.count("set_random_seed(7)") == calls and 'set_random_seed(settings["seed"])' not in reseeded
+    assert reseeded.count('seed=settings["seed"]') == course.count('seed=settings["seed"]') >= 1   # the split
+
+
 def test_changing_the_instructors_folder_changes_the_fingerprint(tmp_path, monkeypatch):
     from PIL import Image
 

@@ -62,25 +62,33 @@ def compare(settings) -> dict:
 SEEDING_CALL = re.compile(r'set_random_seed\(settings\["seed"\]\)')
 
 
+def solution_notebook(settings, seed: int | None = None):
+    """The solution notebook as `labkit solutions` runs it; with `seed`, its seeding calls use that
+    seed instead of the course's (the training and validation split stay the course's)."""
+    from autograder.authoring import solutions
+    from autograder.course import vocabulary
+
+    notebook = solutions.to_solution(vocabulary.read(settings.source_dir / settings.notebook_name))
+    if seed is None:
+        return notebook
+    replaced = 0
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.source, count = SEEDING_CALL.subn(f"set_random_seed({int(seed)})", cell.source)
+            replaced += count
+    if not replaced:
+        raise ValueError('the solution notebook has no `set_random_seed(settings["seed"])` to give another seed')
+    return notebook
+
+
 def solution_accuracy(settings, seed: int | None = None) -> tuple[float, float]:
-    """(hidden-split accuracy of the model the solution notebook saves, seconds the notebook took).
-    With `seed`, the notebook's seeding calls use it instead of the course's seed; the training and
-    validation split stay the course's."""
+    """(hidden-split accuracy of the model the solution notebook saves, seconds the notebook took)."""
     import keras
 
     from autograder.authoring import solutions
-    from autograder.course import vocabulary
     from autograder.judging.saved_model import hidden_accuracy, hidden_class_names
 
-    notebook = solutions.to_solution(vocabulary.read(settings.source_dir / settings.notebook_name))
-    if seed is not None:
-        replaced = 0
-        for cell in notebook.cells:
-            if cell.cell_type == "code":
-                cell.source, count = SEEDING_CALL.subn(f"set_random_seed({int(seed)})", cell.source)
-                replaced += count
-        if not replaced:
-            raise ValueError("the solution notebook has no `set_random_seed(settings[\"seed\"])` to re-seed")
+    notebook = solution_notebook(settings, seed)
     with tempfile.TemporaryDirectory(prefix="labkit-compare-") as folder:
         workdir = Path(folder)
         solutions.copy_assets(settings, workdir)

@@ -145,10 +145,9 @@ def test_transfer_beats_training_from_scratch(prepared):
     assert result["transfer"] >= result["scratch"] + 0.10, result
 
 
-def test_the_seeds_benchmark_gives_the_solution_another_seed_and_keeps_the_split():
+def test_the_seeds_benchmark_gives_the_solution_another_seed_and_keeps_the_split(settings):
     from autograder.authoring.compare import solution_notebook
 
-    settings = config.load()
     course = "\n".join(c.source for c in solution_notebook(settings).cells if c.cell_type == "code")
     reseeded = "\n".join(c.source for c in solution_notebook(settings, 7).cells if c.cell_type == "code")
     calls = course.count('set_random_seed(settings["seed"])')

@@ -98,9 +98,14 @@ def bare_execution(settings, notebook_path: Path, workdir: Path) -> float:
     return time.perf_counter() - started
 
 
+def batch_states(out: Path) -> list[dict]:
+    """The state file of every submission a `labkit grade --out out` graded."""
+    return [json.loads(p.read_text()) for p in sorted((out / "state").glob("*.json"))]
+
+
 def in_worker_overhead(out: Path) -> str:
     """Over a batch: the workers' time beyond their kernels' (sanitize, gradebook, feedback, verify)."""
-    states = [json.loads(p.read_text()) for p in sorted((out / "state").glob("*.json"))]
+    states = batch_states(out)
     kernel = sum(s["execution"]["seconds"] for s in states if s.get("execution"))
     worker = sum(s["seconds"] for s in states)
     return (f"{100 * (worker - kernel) / kernel:+.0f} % over kernel time "
@@ -110,9 +115,8 @@ def in_worker_overhead(out: Path) -> str:
 def stage_table(out: Path) -> str:
     """Mean seconds per submission of each grading step (GradeResult.stages), the kernel's own time
     (inside nbgrader's autograde) shown apart."""
-    states = [json.loads(p.read_text()) for p in sorted((out / "state").glob("*.json"))]
     steps: dict[str, list[float]] = {}
-    for state in states:
+    for state in batch_states(out):
         kernel = (state.get("execution") or {}).get("seconds", 0.0)
         steps.setdefault("the kernel (the notebook's own work)", []).append(kernel)
         for step, seconds in (state.get("stages") or {}).items():
@@ -121,6 +125,15 @@ def stage_table(out: Path) -> str:
             steps.setdefault(step, []).append(seconds)
         steps.setdefault("the whole worker", []).append(state["seconds"])
     return "\n".join(f"    {statistics.mean(values):6.2f} s  {step}" for step, values in steps.items())
+
+
+def where_the_time_goes(out: Path, limit_mb: float) -> None:
+    """The batch's time beyond the kernels, step by step, and the kernels' peak memory."""
+    print(f"in the batch, per worker: {in_worker_overhead(out)} with verify")
+    print(f"where a worker's time goes, mean per submission:\n{stage_table(out)}")
+    peaks = [s["execution"].get("peak_memory_mb", 0) for s in batch_states(out) if s.get("execution")]
+    print(f"peak kernel memory: max {max(peaks):.0f} MB, median {statistics.median(peaks):.0f} MB "
+          f"(limit {limit_mb} MB)")
 
 
 def simulated_course(count: int, keep: str | None = None):
@@ -204,9 +217,9 @@ def main() -> int:
               f"{statistics.mean(ratios):.2f}x faster than nbgrader autograde "
               f"(rounds: {', '.join(f'{r:.2f}x' for r in ratios)})")
     last = folder / f"kit_round{len(rounds)}"
+    print(f"the last round, {last.name}:")
+    where_the_time_goes(last, course.memory_limit_mb)
     if args.only_ratio:
-        print(f"in the batch, per worker: {in_worker_overhead(last)} with verify")
-        print(f"where a worker's time goes, mean per submission (last round):\n{stage_table(last)}")
         print(f"load average {os.getloadavg()[0]:.1f} at the end; work folder: {folder}")
         return 0
     kit_nv_s = timed([str(BIN / "labkit"), "grade", str(submitted), "--jobs", str(args.jobs), "--out",
@@ -215,13 +228,7 @@ def main() -> int:
           f"{rounds[-1]['autograde'] / kit_nv_s:.2f}x faster than the last round's autograde")
     print(f"  {cpu_note(kit_nv_s)}")
 
-    print(f"where a worker's time goes, mean per submission (last round):\n{stage_table(last)}")
-    print(f"in the batch, per worker: {in_worker_overhead(last)} with verify, "
-          f"{in_worker_overhead(folder / 'kit_noverify')} without")
-    states = [json.loads(p.read_text()) for p in sorted((last / "state").glob("*.json"))]
-    peaks = [s["execution"].get("peak_memory_mb", 0) for s in states if s.get("execution")]
-    print(f"peak kernel memory: max {max(peaks):.0f} MB, median {statistics.median(peaks):.0f} MB "
-          f"(limit {course.memory_limit_mb} MB)")
+    print(f"in the batch without verify, per worker: {in_worker_overhead(folder / 'kit_noverify')}")
 
     # overhead: one solution submission, alone, kit vs bare nbclient execution of the notebook as
     # graded (nbgrader puts the hidden checks back, so the graded notebook is what runs)

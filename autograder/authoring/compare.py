@@ -4,9 +4,6 @@ saved model reaches the course's threshold (`labkit compare`)."""
 from __future__ import annotations
 
 import re
-import tempfile
-import time
-from pathlib import Path
 
 from autograder.course.seeding import seed_everything
 from autograder.data.bases import load_base
@@ -89,13 +86,8 @@ def solution_accuracy(settings, seed: int | None = None) -> tuple[float, float]:
     from autograder.authoring import solutions
     from autograder.judging.saved_model import hidden_accuracy, hidden_class_names
 
-    notebook = solution_notebook(settings, seed)
-    with tempfile.TemporaryDirectory(prefix="labkit-compare-") as folder:
-        workdir = Path(folder)
-        solutions.copy_assets(settings, workdir)
-        started = time.perf_counter()
-        solutions.execute(notebook, workdir, timeout=settings.notebook_timeout)
-        seconds = time.perf_counter() - started
+    with solutions.executed_in_copy(settings, solution_notebook(settings, seed), "labkit-compare-") as (
+            workdir, seconds):
         model = keras.models.load_model(workdir / settings.saved_model_file, compile=False)
         return hidden_accuracy(model, settings, hidden_class_names(settings)), seconds
 

@@ -2,6 +2,7 @@
 with its outputs, written to solutions/<assignment>/<assignment>.ipynb for posting after the deadline."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import shutil
 import tempfile
@@ -103,6 +104,18 @@ def execute(notebook, workdir: Path, timeout: int = 600) -> nbformat.NotebookNod
     return notebook
 
 
+@contextlib.contextmanager
+def executed_in_copy(settings, notebook, prefix: str = "labkit-solution-"):
+    """Run `notebook` (outputs filled in place) in a temporary folder holding the assignment's assets;
+    yield (that folder, seconds the run took) while the folder and what the notebook saved exist."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        workdir = Path(folder)
+        copy_assets(settings, workdir)
+        started = time.perf_counter()
+        execute(notebook, workdir, timeout=settings.notebook_timeout)
+        yield workdir, time.perf_counter() - started
+
+
 def build(settings, run: bool = True, say=print) -> Path:
     """Write (and by default execute) the solution notebook; return its path."""
     from autograder.authoring.prepare import is_current, prepare
@@ -111,12 +124,8 @@ def build(settings, run: bool = True, say=print) -> Path:
         prepare(settings, say=say)
     notebook = to_solution(vocabulary.read(settings.source_dir / settings.notebook_name))
     if run:
-        with tempfile.TemporaryDirectory(prefix="labkit-solution-") as folder:
-            workdir = Path(folder)
-            copy_assets(settings, workdir)
-            started = time.perf_counter()
-            execute(notebook, workdir, timeout=settings.notebook_timeout)
-            say(f"solutions: executed in {time.perf_counter() - started:.1f} s")
+        with executed_in_copy(settings, notebook) as (_, seconds):
+            say(f"solutions: executed in {seconds:.1f} s")
     for cell in notebook.cells:  # execution metadata (timestamps) changes on every run
         cell.metadata.pop("execution", None)
         if "nbval-check-output" in cell.metadata.get("tags", []):
